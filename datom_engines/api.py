@@ -1,0 +1,77 @@
+"""Functions that take ``"project.table"`` references and resolve the project by name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from .core.names import TableRef, validate_name
+from .core.values import TableInfo, Version
+from .project.project import Project
+from .project.registry import resolve_project
+from .project.results import ResolvedVersion, WriteResult
+
+Ref = str | TableRef
+
+
+def project(name: str, *, storage_options: Mapping[str, Any] | None = None) -> Project:
+    """The project called ``name`` (opened in this process, or found through governance)."""
+    return resolve_project(validate_name(name, "project name"), storage_options)
+
+
+def _split(ref: Ref, storage_options: Mapping[str, Any] | None) -> tuple[Project, str]:
+    parsed = TableRef.parse(ref)
+    return resolve_project(parsed.project, storage_options), parsed.table
+
+
+def write(
+    data: Any,
+    ref: Ref,
+    *,
+    message: str | None = None,
+    custom: Mapping[str, Any] | None = None,
+    parents: Sequence[Mapping[str, Any]] | None = None,
+    progress: Any = None,
+) -> WriteResult:
+    """Write ``data`` as a new version of ``"project.table"`` (the project must have a git clone)."""
+    proj, table = _split(ref, None)
+    return proj.write(data, table, message=message, custom=custom, parents=parents, progress=progress)
+
+
+def resolve(
+    ref: Ref,
+    *,
+    version: str | None = None,
+    as_of: datetime | str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> ResolvedVersion:
+    """Resolve ``"project.table"`` (latest, a version id or unique prefix, or ``as_of``) to its parquet object."""
+    proj, table = _split(ref, storage_options)
+    return proj.resolve(table, version=version, as_of=as_of)
+
+
+def read(
+    ref: Ref,
+    *,
+    version: str | None = None,
+    as_of: datetime | str | None = None,
+    columns: list[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> pa.Table:
+    """Read a table version as a pyarrow Table (the stored bytes are verified first)."""
+    proj, table = _split(ref, storage_options)
+    return proj.read(table, version=version, as_of=as_of, columns=columns)
+
+
+def history(ref: Ref, *, storage_options: Mapping[str, Any] | None = None) -> list[Version]:
+    """The versions of ``"project.table"``, newest first."""
+    proj, table = _split(ref, storage_options)
+    return proj.history(table)
+
+
+def tables(project_name: str, *, storage_options: Mapping[str, Any] | None = None) -> list[TableInfo]:
+    """The tables of a project."""
+    return project(project_name, storage_options=storage_options).tables()

@@ -1,0 +1,912 @@
+"""The datom-cv1 content hash (``data_sha``) of Arrow / Polars / pandas tables.
+
+The encoding is defined in ``reference-format.md`` section 2.1 and its Arrow mapping in
+``cv1-python.md``. In short, every column is classified into a *kind* (``num``, ``chr``, ``date``,
+``time``, ``drtn``, ``i64``), its values are encoded into a byte *payload*, and
+
+* column digest = ``sha256(kind ‖ name_utf8 ‖ 0x00 ‖ payload)`` (lowercase hex);
+* ``data_sha`` = ``sha256("datom-cv1" ‖ f64le(nrow) ‖ f64le(ncol) ‖ hex_1 ‖ hex_2 ‖ …)``.
+
+Everything here is vectorised (numpy and Arrow compute, no per-row Python) and columns are hashed
+concurrently in threads (hashlib, numpy and Arrow release the GIL). Columns are processed in pieces
+of a few megabytes, so the extra memory stays bounded whatever the table size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, BinaryIO, NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..errors import InvalidArgumentError, UnsupportedDataError
+from .frames import is_lazy, is_polars, to_arrow
+
+HASH_ALGO = "datom-cv1"
+
+KIND_NUM = "num"
+KIND_CHR = "chr"
+KIND_DATE = "date"
+KIND_TIME = "time"
+KIND_DRTN = "drtn"
+KIND_I64 = "i64"
+KINDS = (KIND_NUM, KIND_CHR, KIND_DATE, KIND_TIME, KIND_DRTN, KIND_I64)
+_NUM_LIKE = frozenset({KIND_NUM, KIND_DATE, KIND_TIME, KIND_DRTN})
+# Internal, pending kind of an Int64 column: "num" or "i64" depending on its values.
+_KIND_INT64 = "int64?"
+
+NA_BITS = 0x7FF00000000007A2  # R's NA_real_: bytes a2 07 00 00 00 00 f0 7f
+NAN_BITS = 0x7FF8000000000000  # canonical quiet NaN: bytes 00 00 00 00 00 00 f8 7f
+INT64_NA = -(2**63)  # bit64's NA_integer64_
+INT32_MAX = 2**31 - 1
+SECS_SUFFIX = b"\x00secs"
+
+# Size of the pieces a column is cut into (input bytes); keeps temporaries small and cache-friendly.
+PIECE_BYTES = 8 << 20
+# Below this estimated size a table is hashed on the calling thread (threads would cost more).
+SMALL_TABLE_BYTES = 1 << 20
+# Target size of a record batch when streaming a parquet file.
+BATCH_BYTES = 16 << 20
+
+_ZEROS = bytes(1 << 20)
+_UNIT_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
+_DAY_MS = 86_400_000.0
+_NUL = pa.scalar("\x00", pa.large_string())
+_EMPTY = pa.scalar("", pa.large_string())
+
+
+# --------------------------------------------------------------------------------------------------
+# Result type
+
+
+@dataclass(frozen=True, slots=True)
+class Cv1Digest:
+    """The datom-cv1 identity of a table: ``data_sha``, per-column digests and dimensions."""
+
+    data_sha: str
+    column_hashes: tuple[tuple[str, str], ...]
+    nrow: int
+    ncol: int
+
+    def column_hashes_json(self) -> list[dict[str, str]]:
+        """Return the column digests as stored in ``metadata.json``: ``[{"name": ..., "sha": ...}]``."""
+        return [{"name": name, "sha": sha} for name, sha in self.column_hashes]
+
+
+# --------------------------------------------------------------------------------------------------
+# Classification
+
+
+class _Problem(NamedTuple):
+    """An unsupported column: its name, its dtype as shown to the user and a remedy category."""
+
+    name: str
+    dtype: str
+    category: str
+
+
+_REMEDIES: dict[str, tuple[str, str]] = {
+    "nested": ("list/struct/map columns", "flatten or serialise to a string"),
+    "binary": ("binary columns", "hex-encode to a string"),
+    "decimal": ("decimal columns", "cast to Float64 or String"),
+    "float16": ("Float16 columns", "cast to Float32 or Float64"),
+    "dictionary": ("non-string dictionary columns", "decode the dictionary (cast to its value type)"),
+    "object": ("Object columns", "convert the values to String or a numeric dtype"),
+    "int128": ("128-bit integer columns", "cast to Int64, Float64 or String"),
+    "extension": ("extension-type columns", "cast to the extension's storage type"),
+    "other": (
+        "other columns",
+        "cast to String, Boolean, an integer or float type, Date, Datetime, Duration or Time",
+    ),
+}
+
+
+def _is_string_type(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _is_nested(t: pa.DataType) -> bool:
+    return (
+        pa.types.is_list(t)
+        or pa.types.is_large_list(t)
+        or pa.types.is_fixed_size_list(t)
+        or pa.types.is_list_view(t)
+        or pa.types.is_large_list_view(t)
+        or pa.types.is_struct(t)
+        or pa.types.is_map(t)
+        or pa.types.is_union(t)
+    )
+
+
+def _is_binary(t: pa.DataType) -> bool:
+    return (
+        pa.types.is_binary(t)
+        or pa.types.is_large_binary(t)
+        or pa.types.is_binary_view(t)
+        or pa.types.is_fixed_size_binary(t)
+    )
+
+
+def _is_plain_num(t: pa.DataType) -> bool:
+    return (
+        pa.types.is_boolean(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_float32(t)
+        or pa.types.is_float64(t)
+        or pa.types.is_null(t)
+    )
+
+
+def _kind_of_type(t: pa.DataType) -> str:
+    """Return the kind of an Arrow type, ``_KIND_INT64`` for int64, or ``"!<category>"`` if unsupported."""
+    if isinstance(t, pa.ExtensionType):
+        return "!extension"
+    if pa.types.is_dictionary(t):
+        return KIND_CHR if _is_string_type(t.value_type) else "!dictionary"
+    if _is_string_type(t):
+        return KIND_CHR
+    if pa.types.is_int64(t):
+        return _KIND_INT64
+    if pa.types.is_date(t):
+        return KIND_DATE
+    if pa.types.is_timestamp(t):
+        return KIND_TIME
+    if pa.types.is_duration(t) or pa.types.is_time(t):
+        return KIND_DRTN
+    if _is_plain_num(t):
+        return KIND_NUM
+    if _is_nested(t):
+        return "!nested"
+    if _is_binary(t):
+        return "!binary"
+    if pa.types.is_decimal(t):
+        return "!decimal"
+    if pa.types.is_float16(t):
+        return "!float16"
+    return "!other"
+
+
+def _problems(schema: pa.Schema) -> list[_Problem]:
+    """The unsupported columns of ``schema``, in column order."""
+    problems: list[_Problem] = []
+    for field in schema:
+        kind = _kind_of_type(field.type)
+        if kind.startswith("!"):
+            problems.append(_Problem(field.name, str(field.type), kind[1:]))
+    return problems
+
+
+def _pending_kinds(schema: pa.Schema) -> list[str]:
+    """Classify every field; raise one :class:`UnsupportedDataError` naming all unsupported columns."""
+    problems = _problems(schema)
+    if problems:
+        _raise_unsupported(problems)
+    return [_kind_of_type(field.type) for field in schema]
+
+
+def _raise_unsupported(problems: Sequence[_Problem]) -> None:
+    """Raise the single error naming every unsupported column with per-category remedies."""
+    count = len(problems)
+    shown = ", ".join(f"{p.name!r} ({p.dtype})" for p in problems)
+    verb = "column is" if count == 1 else "columns are"
+    remedies: list[str] = []
+    for category in dict.fromkeys(p.category for p in problems):
+        label, remedy = _REMEDIES[category]
+        names = ", ".join(repr(p.name) for p in problems if p.category == category)
+        remedies.append(f"{label} ({names}): {remedy}")
+    raise UnsupportedDataError(f"{count} {verb} not hashable: {shown}", hint="; ".join(remedies))
+
+
+def classify_columns(schema: pa.Schema, int64_needs_i64: Mapping[str, bool]) -> list[str]:
+    """Return the datom-cv1 kind tag of every column of ``schema``, in column order.
+
+    Kinds are ``"num"``, ``"chr"``, ``"date"``, ``"time"``, ``"drtn"`` and ``"i64"``. An Int64 column is
+    ``"i64"`` when ``int64_needs_i64[name]`` is true (some non-null value has ``abs(v) > 2**31 - 1``) and
+    ``"num"`` otherwise; every Int64 column must be in the mapping. If any column is unsupported, one
+    :class:`UnsupportedDataError` names all of them (with their dtypes and remedies).
+    """
+    kinds = _pending_kinds(schema)
+    missing = [f.name for f, k in zip(schema, kinds, strict=True) if k == _KIND_INT64 and f.name not in int64_needs_i64]
+    if missing:
+        raise InvalidArgumentError(
+            f"int64_needs_i64 has no entry for the Int64 column(s) {', '.join(map(repr, missing))}",
+            hint="pass, for every Int64 column, whether some value has abs(v) > 2**31 - 1",
+        )
+    return [
+        (KIND_I64 if int64_needs_i64[f.name] else KIND_NUM) if k == _KIND_INT64 else k
+        for f, k in zip(schema, kinds, strict=True)
+    ]
+
+
+def int64_needs_i64(minimum: int | None, maximum: int | None) -> bool:
+    """Return True if an Int64 column with these min/max (None: all null) must be hashed as ``i64``."""
+    if minimum is None or maximum is None:
+        return False
+    return minimum < -INT32_MAX or maximum > INT32_MAX
+
+
+def _column_needs_i64(column: pa.Array | pa.ChunkedArray) -> bool:
+    """Decide the ``i64`` rule for an Int64 column from its values."""
+    minmax = pc.min_max(column)
+    return int64_needs_i64(minmax["min"].as_py(), minmax["max"].as_py())
+
+
+def _check_dims(nrow: int, ncol: int) -> None:
+    if nrow < 1 or ncol < 1:
+        raise UnsupportedDataError(
+            f"cannot hash a table with {nrow} row(s) and {ncol} column(s)",
+            hint="datom-cv1 needs at least one row and one column",
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Arrow buffers -> numpy
+
+
+def _bits(buf: pa.Buffer, offset: int, length: int) -> np.ndarray:
+    """Unpack ``length`` bits of a little-endian bitmap starting at bit ``offset`` into uint8 0/1."""
+    packed = np.frombuffer(buf, dtype=np.uint8)
+    return np.unpackbits(packed, count=offset + length, bitorder="little")[offset:]
+
+
+def _null_mask(arr: pa.Array) -> np.ndarray | None:
+    """Return a uint8 array (1 = null, 0 = present) from the validity bitmap, or None if no nulls."""
+    if arr.null_count == 0:
+        return None
+    if pa.types.is_null(arr.type):
+        return np.ones(len(arr), dtype=np.uint8)
+    validity = arr.buffers()[0]
+    if validity is None:  # pragma: no cover - every null-bearing array we accept has a bitmap
+        return np.asarray(arr.is_null(), dtype=np.uint8)
+    mask = _bits(validity, arr.offset, len(arr))
+    np.bitwise_xor(mask, 1, out=mask)
+    return mask
+
+
+def _values(arr: pa.Array, dtype: type[np.generic]) -> np.ndarray:
+    """Zero-copy numpy view of the fixed-width values of ``arr`` (slice offset applied)."""
+    itemsize = np.dtype(dtype).itemsize
+    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * itemsize)
+
+
+def _as_float64(arr: pa.Array) -> np.ndarray:
+    """Return the values of a num-like array as a fresh float64 array (garbage under nulls)."""
+    t = arr.type
+    if pa.types.is_float64(t):
+        with np.errstate(all="ignore"):  # signalling NaNs
+            return _values(arr, np.float64) + 0.0  # the copy also turns -0.0 into +0.0
+    if pa.types.is_float32(t):
+        out = _values(arr, np.float32).astype(np.float64)
+        with np.errstate(all="ignore"):
+            out += 0.0
+        return out
+    if pa.types.is_boolean(t):
+        return _bits(arr.buffers()[1], arr.offset, len(arr)).astype(np.float64)
+    if pa.types.is_integer(t):
+        return _values(arr, t.to_pandas_dtype()).astype(np.float64)
+    if pa.types.is_date32(t):
+        return _values(arr, np.int32).astype(np.float64)
+    if pa.types.is_date64(t):
+        return _scaled(_values(arr, np.int64), _DAY_MS)
+    if pa.types.is_time32(t):
+        return _scaled(_values(arr, np.int32), 10.0 ** _UNIT_DIGITS[t.unit])
+    if pa.types.is_timestamp(t) or pa.types.is_duration(t) or pa.types.is_time64(t):
+        return _scaled(_values(arr, np.int64), 10.0 ** _UNIT_DIGITS[t.unit])
+    raise AssertionError(f"not a num-like type: {t}")  # pragma: no cover - classification guards
+
+
+def _scaled(ints: np.ndarray, divisor: float) -> np.ndarray:
+    """``float64(int_value) / divisor`` (divide after converting, as the spec says)."""
+    out = ints.astype(np.float64)
+    if divisor != 1.0:
+        out /= divisor
+    return out
+
+
+def _num_payload(arr: pa.Array) -> np.ndarray:
+    """NUM encoding of one array piece: uint64 bit patterns, null -> NA, NaN -> canonical NaN."""
+    if pa.types.is_null(arr.type):
+        return np.full(len(arr), NA_BITS, dtype=np.uint64)
+    values = _as_float64(arr)
+    bits = values.view(np.uint64)
+    if pa.types.is_floating(arr.type):
+        with np.errstate(all="ignore"):
+            has_nan = np.isnan(np.add.reduce(values))  # NaN propagates through the sum (cheap test)
+        if has_nan:
+            bits[np.isnan(values)] = NAN_BITS
+    nulls = _null_mask(arr)
+    if nulls is not None:
+        bits[nulls.view(np.bool_)] = NA_BITS
+    return bits
+
+
+def _i64_payload(arr: pa.Array) -> np.ndarray:
+    """i64 encoding: the raw little-endian int64 values, null -> INT64_MIN."""
+    nulls = _null_mask(arr)
+    values = _values(arr, np.int64)
+    if nulls is None:
+        return values
+    values = values.copy()
+    values[nulls.view(np.bool_)] = INT64_NA
+    return values
+
+
+def _chr_null_mask(arr: pa.Array) -> np.ndarray | None:
+    """Null mask of a string or dictionary<string> array (a null dictionary entry counts as null)."""
+    if pa.types.is_dictionary(arr.type) and arr.dictionary.null_count:
+        return _null_mask(arr.dictionary_decode())
+    return _null_mask(arr)
+
+
+def _large_string_dictionary(arr: pa.Array) -> pa.Array:
+    """Give a dictionary array large_string values (once per chunk, not per piece); else no-op."""
+    if pa.types.is_dictionary(arr.type) and not pa.types.is_large_string(arr.type.value_type):
+        return pa.DictionaryArray.from_arrays(arr.indices, arr.dictionary.cast(pa.large_string()))
+    return arr
+
+
+def _as_large_string(arr: pa.Array) -> pa.Array:
+    """Decode dictionaries and cast string / string_view to large_string."""
+    if pa.types.is_dictionary(arr.type):
+        arr = _large_string_dictionary(arr).dictionary_decode()
+    if pa.types.is_large_string(arr.type):
+        return arr
+    return arr.cast(pa.large_string())
+
+
+def _blank_nulls(arr: pa.Array) -> pa.Array:
+    """Return ``arr`` (large_string) with nulls turned into empty strings, zero-copy when possible."""
+    nulls = _null_mask(arr)
+    if nulls is None:
+        return arr
+    n = len(arr)
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64, count=n + 1, offset=arr.offset * 8)
+    lengths = np.diff(offsets)
+    if not lengths[nulls.view(np.bool_)].any():
+        return pa.Array.from_buffers(pa.large_string(), n, [None, offsets_buf, data_buf], offset=arr.offset)
+    return pc.fill_null(arr, _EMPTY)
+
+
+def _string_payload(arr: pa.Array) -> list[Any]:
+    """Each value's UTF-8 bytes followed by 0x00 (null: just 0x00), as buffer blocks."""
+    n = len(arr)
+    strings = _blank_nulls(_as_large_string(arr))
+    wrapped = pa.LargeListArray.from_arrays(pa.array([0, n], pa.int64()), strings)
+    joined = pc.binary_join(wrapped, _NUL)  # values separated by 0x00, no trailing 0x00
+    _, offsets_buf, data_buf = joined.buffers()
+    start, end = np.frombuffer(offsets_buf, dtype=np.int64, count=2, offset=joined.offset * 8)
+    if end > start:
+        return [memoryview(data_buf)[start:end], b"\x00"]
+    return [b"\x00"]
+
+
+def _zeros(count: int) -> list[Any]:
+    """``count`` zero bytes as buffer blocks (no allocation)."""
+    block = memoryview(_ZEROS)
+    size = len(_ZEROS)
+    return [block[: min(size, count - start)] for start in range(0, count, size)]
+
+
+def _primary_payload(kind: str, arr: pa.Array) -> list[Any]:
+    """The payload blocks of one piece: mask bytes for chr, NUM or i64 encoding otherwise."""
+    if kind == KIND_CHR:
+        mask = _chr_null_mask(arr)
+        return _zeros(len(arr)) if mask is None else [mask.data]
+    if kind == KIND_I64:
+        return [_i64_payload(arr).data]
+    return [_num_payload(arr).data]
+
+
+def _feed(hasher: Any, jobs: Sequence[Callable[[], list[Any]]], pipelined: bool) -> None:
+    """Hash the blocks of every job in order.
+
+    ``pipelined``: compute the next job on a helper thread while hashing the current one; worth it
+    only when cores would otherwise idle (fewer columns than cores), else it just oversubscribes.
+    """
+    if len(jobs) <= 1 or not pipelined:
+        for job in jobs:
+            for block in job():
+                hasher.update(block)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cv1-prep") as prep:
+        upcoming = prep.submit(jobs[0])
+        for index in range(len(jobs)):
+            blocks = upcoming.result()
+            if index + 1 < len(jobs):
+                upcoming = prep.submit(jobs[index + 1])
+            for block in blocks:
+                hasher.update(block)
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-column hashing
+
+
+def _string_bytes_per_row(arr: pa.Array) -> int:
+    """Average bytes per row of a string or dictionary<string> array (at least 1)."""
+    n = max(1, len(arr))
+    if pa.types.is_dictionary(arr.type):
+        dictionary = arr.dictionary
+        per_value = dictionary.nbytes // max(1, len(dictionary))
+        return max(1, arr.indices.nbytes // n + per_value)
+    return max(1, arr.nbytes // n)
+
+
+def _pieces(arr: pa.Array, kind: str) -> Iterator[pa.Array]:
+    """Cut ``arr`` into zero-copy slices of about :data:`PIECE_BYTES` input bytes each."""
+    n = len(arr)
+    width = _string_bytes_per_row(arr) if kind == KIND_CHR else 8
+    step = max(1, PIECE_BYTES // width)
+    if n <= step:
+        if n:
+            yield arr
+        return
+    for start in range(0, n, step):
+        yield arr.slice(start, step)
+
+
+class _ColumnHasher:
+    """Incremental digest of one column: ``sha256(kind ‖ name ‖ 0x00 ‖ payload)``.
+
+    Non-chr columns take all their payload through :meth:`update_primary`. A chr column takes its
+    mask bytes through :meth:`update_primary` (every row, first) and then its string bytes through
+    :meth:`update_strings` (every row again, in the same order).
+    """
+
+    __slots__ = ("_hasher", "kind", "name", "pipelined")
+
+    def __init__(self, name: str, kind: str, pipelined: bool = False) -> None:
+        self.name = name
+        self.kind = kind
+        self.pipelined = pipelined
+        self._hasher = hashlib.sha256(kind.encode("ascii") + name.encode("utf-8") + b"\x00")
+
+    def primary_jobs(self, arr: pa.Array) -> list[Callable[[], list[Any]]]:
+        """Jobs computing the payload of ``arr`` piece by piece (mask bytes for chr)."""
+        return [partial(_primary_payload, self.kind, piece) for piece in _pieces(arr, self.kind)]
+
+    def string_jobs(self, arr: pa.Array) -> list[Callable[[], list[Any]]]:
+        """Jobs computing the string bytes of a chr array piece by piece."""
+        return [partial(_string_payload, piece) for piece in _pieces(_large_string_dictionary(arr), KIND_CHR)]
+
+    def feed_jobs(self, jobs: Sequence[Callable[[], list[Any]]]) -> None:
+        """Hash the payload blocks of ``jobs`` in order."""
+        _feed(self._hasher, jobs, self.pipelined)
+
+    def update_primary(self, arr: pa.Array) -> None:
+        """Feed one array (any length) of this column's values: payload, or mask bytes for chr."""
+        _feed(self._hasher, self.primary_jobs(arr), self.pipelined)
+
+    def update_strings(self, arr: pa.Array) -> None:
+        """Feed one array of a chr column's values (after all its mask bytes were fed)."""
+        _feed(self._hasher, self.string_jobs(arr), self.pipelined)
+
+    def update_zeros(self, count: int) -> None:
+        """Feed ``count`` zero bytes (the mask of a chr column known to hold no null)."""
+        for block in _zeros(count):
+            self._hasher.update(block)
+
+    def hexdigest(self) -> str:
+        """Finish the digest (appending the ``secs`` unit for drtn columns) as lowercase hex."""
+        if self.kind == KIND_DRTN:
+            self._hasher.update(SECS_SUFFIX)
+        return self._hasher.hexdigest()
+
+
+def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return list(column.chunks) if isinstance(column, pa.ChunkedArray) else [column]
+
+
+def _digest_column(name: str, column: pa.Array | pa.ChunkedArray, kind: str, pipelined: bool = False) -> str:
+    """Hash a whole in-memory column (resolving a pending Int64 kind from its values)."""
+    if kind == _KIND_INT64:
+        kind = KIND_I64 if _column_needs_i64(column) else KIND_NUM
+    hasher = _ColumnHasher(name, kind, pipelined)
+    chunks = _chunks(column)
+    hasher.feed_jobs([job for chunk in chunks for job in hasher.primary_jobs(chunk)])
+    if kind == KIND_CHR:
+        hasher.feed_jobs([job for chunk in chunks for job in hasher.string_jobs(chunk)])
+    return hasher.hexdigest()
+
+
+def hash_column(name: str, column: pa.Array | pa.ChunkedArray, kind: str | None = None) -> str:
+    """Return the datom-cv1 digest (lowercase hex) of one column named ``name``.
+
+    ``kind`` is normally inferred like :func:`classify_columns` (Int64: from the values). It may be
+    forced to ``"num"`` or ``"i64"`` for an Int64 column (e.g. to mirror an R ``integer64`` column of
+    small values); any other disagreement with the column's type raises :class:`InvalidArgumentError`.
+    """
+    auto = _pending_kinds(pa.schema([pa.field(name, column.type)]))[0]
+    if kind is not None and kind != auto and not (auto == _KIND_INT64 and kind in (KIND_NUM, KIND_I64)):
+        raise InvalidArgumentError(f"a {column.type} column cannot be hashed as kind {kind!r}")
+    return _digest_column(name, column, auto if kind is None else kind)
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables
+
+
+def _worker_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_all(tasks: Sequence[Callable[[], str]], costs: Sequence[int]) -> list[str]:
+    """Run ``tasks`` on a thread pool (biggest first, for balance) and return results in order."""
+    workers = min(len(tasks), _worker_count())
+    if workers <= 1 or sum(costs) < SMALL_TABLE_BYTES:
+        return [task() for task in tasks]
+    order = sorted(range(len(tasks)), key=lambda i: -costs[i])
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cv1") as pool:
+        futures = {i: pool.submit(tasks[i]) for i in order}
+        return [futures[i].result() for i in range(len(tasks))]
+
+
+def data_sha_from_column_hashes(nrow: int, ncol: int, hexes: Iterable[str]) -> str:
+    """Return ``data_sha`` from the dimensions and the column digests (hex, in column order).
+
+    ``sha256("datom-cv1" ‖ f64le(nrow) ‖ f64le(ncol) ‖ hex_1 ‖ hex_2 ‖ …)``; lets a reader check a
+    table's identity from ``metadata.json`` without downloading the data.
+    """
+    hexes = list(hexes)
+    if len(hexes) != ncol:
+        raise InvalidArgumentError(f"got {len(hexes)} column digests for {ncol} columns")
+    for value in hexes:
+        if not isinstance(value, str) or len(value) != 64 or value.strip("0123456789abcdef"):
+            raise InvalidArgumentError(f"{value!r} is not a 64-character lowercase hex digest")
+    hasher = hashlib.sha256(HASH_ALGO.encode("ascii") + struct.pack("<dd", float(nrow), float(ncol)))
+    for value in hexes:
+        hasher.update(value.encode("ascii"))
+    return hasher.hexdigest()
+
+
+def _make_digest(names: Sequence[str], hexes: Sequence[str], nrow: int) -> Cv1Digest:
+    return Cv1Digest(
+        data_sha=data_sha_from_column_hashes(nrow, len(names), hexes),
+        column_hashes=tuple(zip(names, hexes, strict=True)),
+        nrow=nrow,
+        ncol=len(names),
+    )
+
+
+def _hash_arrow_table(table: pa.Table) -> Cv1Digest:
+    _check_dims(table.num_rows, table.num_columns)
+    kinds = _pending_kinds(table.schema)
+    names = table.schema.names
+    columns = table.columns
+    costs = [_cost(col, kind) for col, kind in zip(columns, kinds, strict=True)]
+    pipelined = _critical_columns(costs, _worker_count())
+
+    def task(i: int) -> Callable[[], str]:
+        return lambda: _digest_column(names[i], columns[i], kinds[i], pipelined[i])
+
+    hexes = _run_all([task(i) for i in range(len(names))], costs)
+    return _make_digest(names, hexes, table.num_rows)
+
+
+def _cost(column: pa.Array | pa.ChunkedArray, kind: str) -> int:
+    """Rough relative time to hash a column (string columns cost ~1.6x per input byte)."""
+    if kind == KIND_CHR:
+        return int(column.nbytes * 1.65)
+    return len(column) * 8
+
+
+def _critical_columns(costs: Sequence[int], workers: int) -> list[bool]:
+    """Which columns to hash with a helper thread: those that would otherwise set the wall time.
+
+    A column whose cost exceeds its fair share of the cores (with some margin) leaves cores idle at
+    the end; preparing its next piece on a helper thread while hashing the current one uses them.
+    Pipelining every column would just oversubscribe the cores.
+    """
+    total = sum(costs)
+    return [workers > 1 and cost * workers > 1.15 * total for cost in costs]
+
+
+def check_hashable(data: pa.Table | pa.RecordBatch | pa.Schema, *, allow_empty: bool = False) -> None:
+    """Raise :class:`UnsupportedDataError` unless ``data`` can be hashed, without hashing anything.
+
+    Checks, in this order, that there is at least one row and one column (skipped with
+    ``allow_empty=True``; only columns are counted for a bare schema) and that every column has a
+    supported dtype (one error naming every offender, with remedies).
+    """
+    schema = data if isinstance(data, pa.Schema) else data.schema
+    if not allow_empty:
+        _check_dims(1 if isinstance(data, pa.Schema) else data.num_rows, len(schema))
+    _pending_kinds(schema)
+
+
+def raise_for_polars_unexportable(frame: Any, bad: Sequence[tuple[str, str]]) -> None:
+    """Raise the single unsupported-columns error for a Polars DataFrame with Object/Int128 columns.
+
+    ``bad`` are the ``(name, dtype)`` of the columns Arrow cannot take; the schema of the other
+    columns is converted and classified too, so that every unsupported column is named, in order.
+    """
+    problems = {
+        name: _Problem(name, dtype, "object" if dtype.startswith("Object") else "int128") for name, dtype in bad
+    }
+    rest: pa.Table = frame.drop(list(problems)).head(0).to_arrow()
+    problems.update((p.name, p) for p in _problems(rest.schema))
+    _raise_unsupported([problems[name] for name in frame.columns if name in problems])
+
+
+def hash_table(table: pa.Table) -> Cv1Digest:
+    """Return the datom-cv1 digest of an in-memory Arrow table.
+
+    Any chunk layout, sliced arrays and validity bitmaps with offsets are handled. Raises
+    :class:`UnsupportedDataError` for a table with no rows or no columns, and (once, naming every
+    offender) for unsupported columns, before anything is hashed.
+    """
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
+    return _hash_arrow_table(table)
+
+
+def hash_frame(frame: object) -> Cv1Digest:
+    """Return the datom-cv1 digest of any frame :func:`~datom_engines.core.frames.to_arrow` accepts.
+
+    A Polars LazyFrame is collected. Polars columns that cannot even be converted to Arrow (Object,
+    Int128) are reported in the same single error as the other unsupported columns.
+    """
+    if is_lazy(frame):
+        frame = frame.collect()  # type: ignore[attr-defined]
+    if is_polars(frame):
+        _check_dims(frame.height, frame.width)  # type: ignore[attr-defined]
+    return _hash_arrow_table(to_arrow(frame, string_view=True))
+
+
+def data_sha(frame: object) -> str:
+    """Return the datom-cv1 ``data_sha`` (64 lowercase hex characters) of a data frame.
+
+    Accepts a Polars DataFrame or LazyFrame, a pyarrow Table or RecordBatch, or a pandas DataFrame.
+    """
+    return hash_frame(frame).data_sha
+
+
+def column_hashes(frame: object) -> dict[str, str]:
+    """Return ``{column name: datom-cv1 column digest}`` of a data frame, in column order."""
+    return dict(hash_frame(frame).column_hashes)
+
+
+# --------------------------------------------------------------------------------------------------
+# Streaming
+
+
+BatchSource = Callable[[list[str] | None], Iterable[pa.RecordBatch]]
+_Update = Callable[[pa.Array], None]
+
+
+class _NullsFound(Exception):
+    """A chr column announced as null-free held a null (its mask bytes were already hashed)."""
+
+
+def _chr_has_nulls(arr: pa.Array) -> bool:
+    """True if a string / dictionary<string> array has a null value (incl. a null dictionary entry)."""
+    if arr.null_count:
+        return True
+    return pa.types.is_dictionary(arr.type) and bool(arr.dictionary.null_count) and (_chr_null_mask(arr) is not None)
+
+
+def _null_free_strings(hasher: _ColumnHasher) -> _Update:
+    """Update function hashing string bytes of a column whose (all-zero) mask was already hashed."""
+
+    def update(arr: pa.Array) -> None:
+        if _chr_has_nulls(arr):
+            raise _NullsFound(hasher.name)
+        hasher.update_strings(arr)
+
+    return update
+
+
+def _stream_pass(batches: Iterable[pa.RecordBatch], updates: Sequence[_Update], pool: ThreadPoolExecutor | None) -> int:
+    """Feed column i of every batch to ``updates[i]``; return the number of rows seen.
+
+    Columns of a batch are hashed concurrently while the next batch is being produced.
+    """
+    rows = 0
+    pending: list[Future[None]] = []
+    for batch in batches:
+        if batch.num_columns != len(updates):
+            raise InvalidArgumentError(f"a batch has {batch.num_columns} columns where {len(updates)} were requested")
+        for future in pending:
+            future.result()
+        pending = []
+        rows += batch.num_rows
+        for update, column in zip(updates, batch.columns, strict=True):
+            if pool is None:
+                update(column)
+            else:
+                pending.append(pool.submit(update, column))
+    for future in pending:
+        future.result()
+    return rows
+
+
+def hash_batches(
+    schema: pa.Schema,
+    batches: BatchSource,
+    int64_needs_i64: Mapping[str, bool],
+    *,
+    nrow: int | None = None,
+    chr_without_nulls: Collection[str] = (),
+) -> Cv1Digest:
+    """Return the datom-cv1 digest of a table given as a stream of record batches.
+
+    ``batches(columns)`` must yield record batches holding just ``columns`` (``None``: all of them, in
+    schema order) and may be called twice: a first pass hashes the non-chr columns and the chr mask
+    bytes, a second pass over only the chr columns hashes their string bytes. ``int64_needs_i64``
+    says for each Int64 column whether it is ``i64`` (see :func:`classify_columns`).
+
+    When the row count ``nrow`` is known in advance, the chr columns named in ``chr_without_nulls``
+    (known to hold no null, e.g. from parquet statistics) get their all-zero mask up front and their
+    strings in the first pass, so the second pass is skipped when all chr columns are null-free. If
+    one of them does hold a null, :class:`InvalidArgumentError` is raised.
+    """
+    kinds = classify_columns(schema, int64_needs_i64)
+    names = schema.names
+    _check_dims(1 if nrow is None else nrow, len(names))
+    pipelined = len(names) < _worker_count()
+    hashers = [_ColumnHasher(name, kind, pipelined) for name, kind in zip(names, kinds, strict=True)]
+    known = set(chr_without_nulls) if nrow is not None else set()
+    updates: list[_Update] = []
+    second: list[int] = []
+    for i, hasher in enumerate(hashers):
+        if hasher.kind == KIND_CHR and names[i] in known:
+            hasher.update_zeros(nrow or 0)
+            updates.append(_null_free_strings(hasher))
+        else:
+            updates.append(hasher.update_primary)
+            if hasher.kind == KIND_CHR:
+                second.append(i)
+    workers = min(len(names), _worker_count())
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cv1") if workers > 1 else None
+    try:
+        rows = _stream_pass(batches(None), updates, pool)
+        _check_dims(rows, len(names))
+        if nrow is not None and rows != nrow:
+            raise InvalidArgumentError(f"the batches hold {rows} rows where nrow={nrow} was announced")
+        if second:
+            chr_rows = _stream_pass(
+                batches([names[i] for i in second]), [hashers[i].update_strings for i in second], pool
+            )
+            if chr_rows != rows:
+                raise InvalidArgumentError(f"the second pass yielded {chr_rows} rows, the first {rows}")
+    except _NullsFound as exc:
+        raise InvalidArgumentError(f"column {exc.args[0]!r} was announced without nulls but has some") from None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return _make_digest(names, [h.hexdigest() for h in hashers], rows)
+
+
+def _parquet_chr_without_nulls(pf: pq.ParquetFile, schema: pa.Schema, kinds: Sequence[str]) -> list[str]:
+    """Names of the chr columns whose row-group statistics prove they hold no null."""
+    meta = pf.metadata
+    out: list[str] = []
+    for index, (field, kind) in enumerate(zip(schema, kinds, strict=True)):
+        if kind != KIND_CHR:
+            continue
+        proven = True
+        for rg in range(meta.num_row_groups):
+            chunk = meta.row_group(rg).column(index)
+            stats = chunk.statistics
+            if chunk.path_in_schema != field.name or stats is None or not stats.has_null_count:
+                proven = False
+                break
+            if stats.null_count != 0:
+                proven = False
+                break
+        if proven:
+            out.append(field.name)
+    return out
+
+
+def _parquet_int64_from_stats(pf: pq.ParquetFile, index: int, name: str) -> bool | None:
+    """Decide the i64 rule for leaf column ``index`` from row-group statistics (None: not enough)."""
+    meta = pf.metadata
+    lo: int | None = None
+    hi: int | None = None
+    for rg in range(meta.num_row_groups):
+        group = meta.row_group(rg)
+        chunk = group.column(index)
+        if chunk.path_in_schema != name:
+            return None
+        stats = chunk.statistics
+        if group.num_rows == 0:
+            continue
+        if stats is None or not stats.has_min_max:
+            if stats is not None and stats.has_null_count and stats.null_count == group.num_rows:
+                continue  # all null: no value to look at
+            return None
+        lo = stats.min if lo is None else min(lo, stats.min)
+        hi = stats.max if hi is None else max(hi, stats.max)
+    return int64_needs_i64(lo, hi)
+
+
+def _parquet_int64_decisions(pf: pq.ParquetFile, schema: pa.Schema, batch_size: int) -> dict[str, bool]:
+    """Decide the i64 rule of every Int64 column: statistics first, else one min/max pass."""
+    decisions: dict[str, bool] = {}
+    unknown: list[str] = []
+    for index, field in enumerate(schema):
+        if pa.types.is_int64(field.type):
+            decided = _parquet_int64_from_stats(pf, index, field.name)
+            if decided is None:
+                unknown.append(field.name)
+            else:
+                decisions[field.name] = decided
+    if unknown:
+        lows: dict[str, int | None] = dict.fromkeys(unknown)
+        highs: dict[str, int | None] = dict.fromkeys(unknown)
+        for batch in pf.iter_batches(batch_size=batch_size, columns=unknown):
+            for name, column in zip(unknown, batch.columns, strict=True):
+                minmax = pc.min_max(column)
+                lo, hi = minmax["min"].as_py(), minmax["max"].as_py()
+                if lo is not None:
+                    lows[name] = lo if lows[name] is None else min(lows[name], lo)  # type: ignore[type-var]
+                    highs[name] = hi if highs[name] is None else max(highs[name], hi)  # type: ignore[type-var]
+        for name in unknown:
+            decisions[name] = int64_needs_i64(lows[name], highs[name])
+    return decisions
+
+
+def _parquet_batch_size(pf: pq.ParquetFile) -> int:
+    """Rows per batch so that a batch holds about :data:`BATCH_BYTES` of uncompressed data."""
+    meta = pf.metadata
+    total = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    per_row = max(1, total // max(1, meta.num_rows))
+    return int(min(1 << 22, max(1 << 12, BATCH_BYTES // per_row)))
+
+
+def hash_parquet(source: str | os.PathLike[str] | BinaryIO, *, batch_size: int | None = None) -> Cv1Digest:
+    """Return the datom-cv1 digest of a parquet file, streaming it in record batches.
+
+    The Int64 ``i64`` rule is decided from the row-group statistics when present, else from a
+    min/max pass over those columns. Memory use is bounded by the batch size, not the file size.
+    """
+    with pq.ParquetFile(source) as pf:
+        schema = pf.schema_arrow
+        _pending_kinds(schema)
+        _check_dims(pf.metadata.num_rows, len(schema))
+        size = batch_size or _parquet_batch_size(pf)
+        decisions = _parquet_int64_decisions(pf, schema, size)
+        null_free = _parquet_chr_without_nulls(pf, schema, classify_columns(schema, decisions))
+
+        def batches(columns: list[str] | None) -> Iterator[pa.RecordBatch]:
+            return pf.iter_batches(batch_size=size, columns=columns)
+
+        try:
+            return hash_batches(schema, batches, decisions, nrow=pf.metadata.num_rows, chr_without_nulls=null_free)
+        except InvalidArgumentError:
+            if not null_free:
+                raise
+            # Statistics that lie about nulls: fall back to the two-pass plan.
+            return hash_batches(schema, batches, decisions)
+
+
+__all__ = [
+    "HASH_ALGO",
+    "KINDS",
+    "Cv1Digest",
+    "check_hashable",
+    "classify_columns",
+    "column_hashes",
+    "data_sha",
+    "data_sha_from_column_hashes",
+    "hash_batches",
+    "hash_column",
+    "hash_frame",
+    "hash_parquet",
+    "hash_table",
+    "int64_needs_i64",
+]

@@ -1,0 +1,138 @@
+"""Pick one version out of a table's ``version_history.json`` (reference sections 2.5 and 4.1). Pure.
+
+The history is the parsed JSON array, newest first; each entry has at least ``version`` (the
+metadata_sha), ``data_sha`` and ``timestamp`` (``YYYY-MM-DDTHH:MM:SSZ``, one-second resolution).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..errors import AmbiguousVersionError, InvalidArgumentError, VersionNotFoundError
+from .metadata import parse_timestamp, utc_timestamp
+
+__all__ = ["select_version"]
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SHOWN = 5  # how many versions a hint lists
+
+
+def _label(table: str) -> str:
+    return f' of table "{table}"' if table else ""
+
+
+def _entry_timestamp(entry: Mapping[str, Any]) -> datetime | None:
+    value = entry.get("timestamp")
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_timestamp(value)
+    except InvalidArgumentError:
+        return None
+
+
+def _describe(entry: Mapping[str, Any], length: int = 8) -> str:
+    version = entry.get("version")
+    shown = version[:length] if isinstance(version, str) else "?"
+    timestamp = entry.get("timestamp")
+    return f"{shown} ({timestamp})" if isinstance(timestamp, str) else shown
+
+
+def _newest_hint(history: Sequence[Mapping[str, Any]]) -> str:
+    shown = ", ".join(_describe(entry) for entry in history[:_SHOWN])
+    more = f" and {len(history) - _SHOWN} older" if len(history) > _SHOWN else ""
+    return f"newest versions: {shown}{more}; list them all with history()"
+
+
+def _cutoff(as_of: datetime | str) -> tuple[datetime, bool]:
+    """``(limit, inclusive)``: entries qualify when ``ts <= limit`` (inclusive) or ``ts < limit``."""
+    if isinstance(as_of, datetime):
+        return parse_timestamp(as_of), True
+    if not isinstance(as_of, str):
+        raise InvalidArgumentError(
+            f"as_of must be a datetime or an ISO timestamp string, got {type(as_of).__name__}",
+            hint='e.g. as_of="2026-01-15T10:30:00Z" or as_of="2026-01-15" (the end of that UTC day)',
+        )
+    text = as_of.strip()
+    if _DATE_ONLY.fullmatch(text):
+        return parse_timestamp(text) + timedelta(days=1), False
+    return parse_timestamp(text), True
+
+
+def select_version(
+    history: Sequence[Mapping[str, Any]],
+    *,
+    version: str | None = None,
+    as_of: datetime | str | None = None,
+    table: str = "",
+) -> dict[str, Any]:
+    """Return the history entry selected by ``version`` or ``as_of`` (the newest entry if neither).
+
+    * ``version``: the full 64-character id or any non-empty prefix of it (case-sensitive string
+      prefix of the entries' ``version``; ``data_sha`` is never searched). No match ->
+      :class:`VersionNotFoundError` (its hint lists the newest versions); several ->
+      :class:`AmbiguousVersionError` naming the candidates.
+    * ``as_of``: the version that was current at that time, i.e. the first entry in history order
+      (newest first) whose ``timestamp`` is at or before ``as_of``. Two versions written in the same
+      second both qualify and the newer one wins. Naive datetimes and strings without offset are UTC;
+      a date-only string such as ``"2026-01-15"`` means the *end* of that UTC day (any version written
+      that day qualifies). Before the first version -> :class:`VersionNotFoundError` saying when the
+      first version was created. Entries without a readable timestamp are skipped.
+
+    Passing both raises :class:`InvalidArgumentError`; an empty history raises
+    :class:`VersionNotFoundError` ("no version history"). ``table`` is only used in messages.
+    """
+    if version is not None and as_of is not None:
+        raise InvalidArgumentError(
+            "pass either version or as_of, not both", hint="version picks an id, as_of picks a point in time"
+        )
+    if isinstance(history, str | bytes | Mapping) or not isinstance(history, Sequence):
+        raise InvalidArgumentError(f"history must be a list of entries, got {type(history).__name__}")
+    entries = [entry for entry in history if isinstance(entry, Mapping)]
+    if not entries:
+        raise VersionNotFoundError(
+            f"no version history{_label(table)}",
+            hint="the table has no recorded versions yet; write it first, or check the table name",
+        )
+
+    if version is not None:
+        if not isinstance(version, str) or version == "":
+            raise InvalidArgumentError(
+                f"version must be a non-empty string, got {version!r}",
+                hint="pass a version id or a prefix of it, as shown by history()",
+            )
+        matches = [e for e in entries if isinstance(e.get("version"), str) and e["version"].startswith(version)]
+        if not matches:
+            raise VersionNotFoundError(f'version "{version}" not found{_label(table)}', hint=_newest_hint(entries))
+        if len(matches) > 1:
+            length = max(12, len(version) + 4)
+            shown = ", ".join(_describe(e, length) for e in matches[:_SHOWN])
+            more = f" and {len(matches) - _SHOWN} more" if len(matches) > _SHOWN else ""
+            raise AmbiguousVersionError(
+                f'version prefix "{version}" matches {len(matches)} versions{_label(table)}: {shown}{more}'
+            )
+        return dict(matches[0])
+
+    if as_of is not None:
+        limit, inclusive = _cutoff(as_of)
+        stamped = [(entry, _entry_timestamp(entry)) for entry in entries]
+        for entry, ts in stamped:
+            if ts is not None and (ts <= limit if inclusive else ts < limit):
+                return dict(entry)
+        known = [ts for _, ts in stamped if ts is not None]
+        if not known:
+            raise VersionNotFoundError(
+                f"no version{_label(table)} has a readable timestamp, so as_of cannot be resolved",
+                hint="select the version by id instead",
+            )
+        first = utc_timestamp(min(known))
+        asked = utc_timestamp(as_of) if isinstance(as_of, datetime) else as_of
+        raise VersionNotFoundError(
+            f"no version{_label(table)} existed at {asked}: the first version was created at {first}",
+            hint=f"pass an as_of at or after {first}, or select a version by id",
+        )
+
+    return dict(entries[0])

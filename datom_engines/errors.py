@@ -1,0 +1,110 @@
+"""The exceptions datom_engines raises.
+
+Every error is a :class:`DatomError`. Each carries a ``hint``: one sentence telling the user what to
+do next. ``str(error)`` shows the message followed by the hint, so a traceback is self-explaining.
+"""
+
+from __future__ import annotations
+
+
+class DatomError(Exception):
+    """Base class of every error raised by datom_engines."""
+
+    default_hint = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = self.default_hint if hint is None else hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class InvalidNameError(DatomError, ValueError):
+    """A project or table name (or a ``"project.table"`` reference) breaks the naming rules."""
+
+    default_hint = (
+        "names start with an ASCII letter and contain only letters, digits, '_', '-', ' ', '(' and ')' "
+        '(at most 128 characters); refer to a table as "project.table"'
+    )
+
+
+class InvalidArgumentError(DatomError, ValueError):
+    """An argument has the wrong type or value (bad version string, malformed parents, bad custom...)."""
+
+
+class NotFoundError(DatomError, LookupError):
+    """A project, table, version or stored object does not exist."""
+
+
+class VersionNotFoundError(NotFoundError):
+    """No version of the table matches the requested id, prefix or time."""
+
+    default_hint = "list the versions with history() (or `datom history`) and pass one of them"
+
+
+class AmbiguousVersionError(NotFoundError):
+    """A version prefix matches more than one version."""
+
+    default_hint = "use a longer prefix (the full 64-character version id is always unique)"
+
+
+class IntegrityError(DatomError):
+    """Stored bytes do not match the hash recorded for them; no data is returned."""
+
+    default_hint = (
+        "the stored object was corrupted or tampered with; re-upload it from a trusted copy "
+        "(a writer with the original data can rewrite the version) and read again"
+    )
+
+
+class ConflictError(DatomError):
+    """The git remote moved in a way the write could not reconcile, or the local clone diverged."""
+
+    default_hint = "run pull() (or `datom pull`) and retry; if the clone has local edits, commit or discard them"
+
+
+class UnsupportedDataError(DatomError, TypeError):
+    """The data cannot be hashed or written (unsupported column types, zero rows or columns...)."""
+
+
+class StoreError(DatomError, OSError):
+    """The object store could not be reached, read or written."""
+
+    default_hint = "check the store URL, that it exists, and the credentials in storage_options"
+
+
+class StoreUnreachableError(StoreError):
+    """The object store is missing, offline or refuses the credentials."""
+
+
+class GitError(DatomError):
+    """A git operation (clone, fetch, push) failed."""
+
+    default_hint = "check the remote URL, your network and git credentials, then retry"
+
+
+class ReadOnlyError(DatomError, PermissionError):
+    """A write was attempted through a reader (a project opened from its store, without a git clone)."""
+
+    default_hint = "writes need a git clone: use datom_engines.clone(remote_url, path) and write through it"
+
+
+__all__ = [
+    "AmbiguousVersionError",
+    "ConflictError",
+    "DatomError",
+    "GitError",
+    "IntegrityError",
+    "InvalidArgumentError",
+    "InvalidNameError",
+    "NotFoundError",
+    "ReadOnlyError",
+    "StoreError",
+    "StoreUnreachableError",
+    "UnsupportedDataError",
+    "VersionNotFoundError",
+]

@@ -1,0 +1,111 @@
+"""Turn a user's frame into what a write needs: its datom-cv1 digest and a parquet file with its SHA-256.
+
+Eager frames are hashed and serialised at the same time on two threads (hashlib, numpy and the
+parquet writer all release the GIL). A Polars LazyFrame is streamed to parquet without being collected
+and then hashed from the file in batches, so tables larger than memory can be written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..core import cv1
+from ..core.frames import is_lazy, to_arrow
+from ..errors import UnsupportedDataError
+from ..storage.integrity import sha256_file
+
+ROW_GROUP_SIZE = 1_000_000
+COMPRESSION = "zstd"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedData:
+    """A frame ready to be written: its digest and a local parquet file."""
+
+    digest: cv1.Cv1Digest
+    path: str
+    parquet_sha: str
+    size: int
+    colnames: tuple[str, ...]
+
+
+class _HashingWriter(io.RawIOBase):
+    """A write-only file that hashes and counts what passes through it."""
+
+    def __init__(self, fh: io.BufferedWriter) -> None:
+        super().__init__()
+        self._fh = fh
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:  # type: ignore[override]
+        view = memoryview(b)
+        self.sha.update(view)
+        self.size += view.nbytes
+        self._fh.write(view)
+        return view.nbytes
+
+
+def write_parquet(table: pa.Table, path: str) -> tuple[str, int]:
+    """Write ``table`` as parquet (zstd, ~1M-row groups); return ``(sha256, size)`` of the bytes."""
+    with open(path, "wb") as raw:
+        sink = _HashingWriter(raw)
+        pq.write_table(table, sink, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE)
+    return sink.sha.hexdigest(), sink.size
+
+
+def _check_columns(names: list[str]) -> None:
+    dupes = sorted(n for n, c in Counter(names).items() if c > 1)
+    if dupes:
+        raise UnsupportedDataError(
+            f"duplicate column names: {', '.join(repr(d) for d in dupes)}",
+            hint="rename the columns so every name is unique",
+        )
+    bad = [n for n in names if not isinstance(n, str) or n == ""]
+    if bad:
+        raise UnsupportedDataError(f"column names must be non-empty strings, got {bad!r}", hint="rename the columns")
+
+
+def prepare(data: Any, workdir: str | None = None) -> PreparedData:
+    """Hash and serialise ``data`` into a parquet file in ``workdir`` (a temp dir by default).
+
+    Nothing is written when the frame is empty or has unsupported columns: those errors are raised
+    before the parquet file is started.
+    """
+    workdir = workdir or tempfile.mkdtemp(prefix="datom-write-")
+    path = os.path.join(workdir, "data.parquet")
+    if is_lazy(data):
+        return _prepare_lazy(data, path)
+    table = to_arrow(data)
+    _check_columns(table.column_names)
+    cv1.check_hashable(table)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="datom-prepare") as pool:
+        hashing = pool.submit(cv1.hash_table, table)
+        writing = pool.submit(write_parquet, table, path)
+        digest = hashing.result()
+        parquet_sha, size = writing.result()
+    return PreparedData(digest, path, parquet_sha, size, tuple(table.column_names))
+
+
+def _prepare_lazy(lf: Any, path: str) -> PreparedData:
+    """Stream a LazyFrame to parquet, then hash it from the file (two passes when there are strings)."""
+    schema = lf.collect_schema()
+    _check_columns(list(schema.names()))
+    empty = lf.head(0).collect().to_arrow()
+    cv1.check_hashable(empty, allow_empty=True)
+    lf.sink_parquet(path, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE)
+    digest = cv1.hash_parquet(path)
+    return PreparedData(digest, path, sha256_file(path), os.path.getsize(path), tuple(schema.names()))

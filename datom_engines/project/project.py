@@ -1,0 +1,265 @@
+"""The :class:`Project` handle: one data repo (optional) plus one store namespace."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..core import jsonfmt, keys
+from ..core.names import TableRef, validate_name
+from ..core.values import TableInfo, Version
+from ..errors import NotFoundError, ReadOnlyError
+from ..gitrepo import GitRepo
+from ..storage.location import StoreLocation
+from ..storage.objectstore import ObjectStore
+from . import reading
+from .publish import inspect_table, publish, stale_tables
+from .results import (
+    ProjectStatus,
+    PullResult,
+    ResolvedVersion,
+    TableCheck,
+    ValidationReport,
+    WriteResult,
+)
+from .writing import Provenance, write_table
+
+
+class Project:
+    """A datom project: versioned tables in a store, with their metadata in a git repo.
+
+    A *developer* handle (from :func:`init`, :func:`clone` or :func:`open_project`) has a local git clone
+    and can write. A *reader* handle (from :func:`connect`) has only the store and can read everything.
+    Reads always come from the store mirror, never from git.
+    """
+
+    def __init__(self, name: str, store: ObjectStore, repo: GitRepo | None = None) -> None:
+        self.name = name
+        self.store = store
+        self.repo = repo
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        where = f", path={str(self.repo.path)!r}" if self.repo else ""
+        return f"Project({self.name!r}, store={self.location.url()!r}{where}, role={self.role!r})"
+
+    # ----- properties ------------------------------------------------------------------------------
+    @property
+    def location(self) -> StoreLocation:
+        """Where the project's data lives."""
+        return self.store.location
+
+    @property
+    def role(self) -> str:
+        """``developer`` (has a git clone, can write) or ``reader`` (store only)."""
+        return "developer" if self.repo is not None else "reader"
+
+    @property
+    def path(self) -> Path | None:
+        """The local git clone, if any."""
+        return Path(self.repo.path) if self.repo is not None else None
+
+    def ref(self, table: str) -> TableRef:
+        """The ``project.table`` reference of a table of this project."""
+        return TableRef(self.name, validate_name(table))
+
+    def _require_repo(self, action: str) -> GitRepo:
+        if self.repo is None:
+            raise ReadOnlyError(f"cannot {action}: project {self.name!r} was opened from its store, without git")
+        return self.repo
+
+    # ----- writing ---------------------------------------------------------------------------------
+    def write(
+        self,
+        data: Any,
+        table: str,
+        *,
+        message: str | None = None,
+        custom: Mapping[str, Any] | None = None,
+        parents: Sequence[Mapping[str, Any]] | None = None,
+        progress: Any = None,
+        provenance: Provenance | None = None,
+    ) -> WriteResult:
+        """Write ``data`` (Polars, pyarrow or pandas frame) as a new version of ``table``.
+
+        ``custom`` is free-form JSON metadata (part of the version identity); ``parents`` lists the
+        table versions this one was derived from (see :meth:`parent`). Writing identical data and
+        metadata again creates nothing (``change == "none"``).
+        """
+        repo = self._require_repo("write")
+        with self._lock:
+            return write_table(
+                repo,
+                self.store,
+                self.name,
+                data,
+                table,
+                message=message,
+                custom=custom,
+                parents=parents,
+                provenance=provenance or Provenance(),
+                progress=progress,
+            )
+
+    # ----- reading ---------------------------------------------------------------------------------
+    def resolve(
+        self, table: str, *, version: str | None = None, as_of: datetime | str | None = None
+    ) -> ResolvedVersion:
+        """Resolve a table version (latest, id, unique prefix, or ``as_of`` a time) to its parquet object."""
+        return reading.resolve(self.store, self.name, table, version=version, as_of=as_of)
+
+    def read(
+        self,
+        table: str,
+        *,
+        version: str | None = None,
+        as_of: datetime | str | None = None,
+        columns: list[str] | None = None,
+        progress: Any = None,
+    ) -> pa.Table:
+        """Read a table version as a pyarrow Table, verifying the stored bytes first."""
+        resolved = self.resolve(table, version=version, as_of=as_of)
+        return reading.read_arrow(self.store, resolved, columns=columns, progress=progress)
+
+    def tables(self) -> list[TableInfo]:
+        """The project's tables (from the store manifest)."""
+        return reading.list_tables(self.store)
+
+    def history(self, table: str, n: int | None = None) -> list[Version]:
+        """A table's versions, newest first (``n`` limits the count)."""
+        versions = reading.history(self.store, self.name, table)
+        return versions if n is None else versions[: max(int(n), 0)]
+
+    def metadata(self, table: str, version: str | None = None) -> dict[str, Any]:
+        """The full metadata of the current version, or of ``version`` (a full id or unique prefix)."""
+        if version is None:
+            return reading.read_current_metadata(self.store, self.name, table)
+        resolved = self.resolve(table, version=version)
+        try:
+            return self.store.read_json(keys.snapshot_key(table, resolved.version))
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"the metadata snapshot of {self.name}.{table}@{resolved.version[:8]} is missing from the store",
+                hint="a writer can restore it with validate(repair=True)",
+            ) from exc
+
+    def parent(self, table: str, version: str | None = None) -> dict[str, Any]:
+        """A ``parents=`` entry for a version of one of this project's tables (current by default)."""
+        resolved = self.resolve(table, version=version)
+        meta = self.metadata(table, resolved.version if version is not None else None)
+        entry: dict[str, Any] = {
+            "source": self.name,
+            "table": table,
+            "version": resolved.version,
+            "data_sha": resolved.data_sha,
+        }
+        if meta.get("source_lineage"):
+            entry["source_lineage"] = meta["source_lineage"]
+        return entry
+
+    # ----- git side --------------------------------------------------------------------------------
+    def pull(self) -> PullResult:
+        """Fetch and merge the data repo's remote (git only; the store is not touched)."""
+        repo = self._require_repo("pull")
+        with self._lock:
+            result = repo.pull()
+        return PullResult(result.commits_pulled, result.branch, result.head)
+
+    def status(self) -> ProjectStatus:
+        """Where the project is, how many tables the store lists, and the clone's git state."""
+        tables: int | None
+        error: str | None = None
+        try:
+            tables = len(self.tables())
+        except Exception as exc:  # status reports problems instead of raising
+            tables, error = None, str(exc).splitlines()[0]
+        if self.repo is None:
+            return ProjectStatus(self.name, self.location.url(), self.role, tables, error)
+        st = self.repo.status()
+        head = self.repo.head()
+        remote = self.repo.remote_head()
+        ahead = behind = None
+        if head and remote:
+            ahead, behind = self.repo.ahead_behind(head, remote)
+        uncommitted = tuple(dict.fromkeys([*st.staged, *st.unstaged, *st.untracked]))
+        return ProjectStatus(
+            self.name, self.location.url(), self.role, tables, error, st.branch, ahead, behind, uncommitted
+        )
+
+    def validate(self, *, repair: bool = False) -> ValidationReport:
+        """Compare git with the store mirror for every table; with ``repair`` rewrite what is stale.
+
+        Missing or stale metadata mirrors, snapshots and manifests are repaired from git. A missing
+        parquet object cannot be repaired from metadata: it is reported in ``unrepairable`` (a writer
+        holding the data repairs it by writing the same data again).
+        """
+        repo = self._require_repo("validate")
+        with self._lock:
+            head = repo.head()
+            if head is None:
+                raise NotFoundError(f"the clone at {repo.path} has no commits", hint="pull() first")
+            report = self._check(repo, head)
+            if not repair or report.valid:
+                return report
+            broken = [t.table for t in report.tables if not t.ok]
+            publish(repo, self.store, head, broken)
+            after = self._check(repo, head)
+            unrepairable = tuple(f"{t.table}: parquet object missing" for t in after.tables if not t.data_in_store)
+            return ValidationReport(
+                after.valid,
+                after.project_name_ok,
+                after.manifest_in_store,
+                after.manifest_current,
+                after.tables,
+                (*broken, *(() if report.manifest_in_store and report.manifest_current else ("manifest",))),
+                unrepairable,
+            )
+
+    def _check(self, repo: GitRepo, head: str) -> ValidationReport:
+        git_manifest = jsonfmt.parse(repo.read_file(head, keys.MANIFEST_PATH) or b"{}")
+        name_ok = git_manifest.get("project_name", self.name) == self.name
+        checks = []
+        for table in discover_tables(repo, head):
+            state = inspect_table(repo, self.store, head, table)
+            problems = [
+                label
+                for ok, label in (
+                    (state.metadata, "metadata_missing_in_store"),
+                    (state.history, "history_missing_in_store"),
+                    (state.snapshot, "snapshot_missing_in_store"),
+                    (state.data, "data_missing_in_store"),
+                    (state.current or not (state.metadata and state.history), "mirror_stale"),
+                )
+                if not ok
+            ]
+            checks.append(
+                TableCheck(
+                    table,
+                    state.metadata,
+                    state.history,
+                    state.snapshot,
+                    state.data,
+                    state.current,
+                    tuple(problems),
+                )
+            )
+        _, manifest_stale = stale_tables(repo, self.store, head)
+        manifest_in_store = self.store.exists(keys.MANIFEST_KEY)
+        valid = name_ok and manifest_in_store and not manifest_stale and all(c.ok for c in checks)
+        return ValidationReport(valid, name_ok, manifest_in_store, not manifest_stale, tuple(checks))
+
+
+def discover_tables(repo: GitRepo, commit: str) -> list[str]:
+    """Top-level directories of the data repo that hold a ``metadata.json`` (reference section 1.1)."""
+    out = []
+    for name, is_dir in repo.list_tree(commit):
+        if not is_dir or name.startswith(".") or name in keys.NON_TABLE_DIRS:
+            continue
+        if repo.read_file(commit, keys.table_metadata_path(name)) is not None:
+            out.append(name)
+    return out

@@ -1,0 +1,151 @@
+"""The store mirror of git's metadata: publishing it after a push, and finding and repairing staleness.
+
+Order per table is snapshot, history, then ``metadata.json`` (the "current" pointer readers use), and the
+manifest last; a crash part-way leaves readers on the previous version, and the stale manifest entry
+tells the next writer what to repair. After publishing, the writer fetches again and republishes
+whatever a newer head changed, so concurrent publishers converge on the newest head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..core import jsonfmt, keys
+from ..core.metadata import metadata_sha
+from ..errors import DatomError
+from ..gitrepo import GitRepo
+from ..storage.objectstore import ObjectStore
+
+MAX_CONVERGE_ROUNDS = 5
+
+
+def _mirror_bytes(store: ObjectStore, data: bytes) -> bytes:
+    """Local mirror files keep git's trailing newline; object-store mirrors have none (as R writes)."""
+    return data if store.location.is_local else data.rstrip(b"\n")
+
+
+def _json(data: bytes | None) -> Any:
+    return None if data is None else jsonfmt.parse(data)
+
+
+def tables_in_manifest(repo: GitRepo, commit: str) -> dict[str, Any]:
+    """``tables`` of the git manifest at a commit."""
+    manifest = _json(repo.read_file(commit, keys.MANIFEST_PATH)) or {}
+    return dict(manifest.get("tables") or {})
+
+
+def publish_table(repo: GitRepo, store: ObjectStore, commit: str, table: str) -> bool:
+    """Mirror one table's metadata at ``commit``: snapshot, history, then metadata.json."""
+    meta_bytes = repo.read_file(commit, keys.table_metadata_path(table))
+    if meta_bytes is None:
+        return False
+    hist_bytes = repo.read_file(commit, keys.table_history_path(table))
+    version = metadata_sha(jsonfmt.parse(meta_bytes))
+    store.put_bytes(
+        keys.snapshot_key(table, version), _mirror_bytes(store, meta_bytes), content_type="application/json"
+    )
+    if hist_bytes is not None:
+        store.put_bytes(keys.history_key(table), _mirror_bytes(store, hist_bytes), content_type="application/json")
+    store.put_bytes(keys.metadata_key(table), _mirror_bytes(store, meta_bytes), content_type="application/json")
+    return True
+
+
+def publish_manifest(repo: GitRepo, store: ObjectStore, commit: str) -> None:
+    """Mirror ``.datom/manifest.json`` at ``commit`` to ``.metadata/manifest.json``."""
+    data = repo.read_file(commit, keys.MANIFEST_PATH)
+    if data is not None:
+        store.put_bytes(keys.MANIFEST_KEY, _mirror_bytes(store, data), content_type="application/json")
+
+
+def stale_tables(repo: GitRepo, store: ObjectStore, commit: str) -> tuple[list[str], bool]:
+    """Tables whose store mirror lags git at ``commit``, and whether the manifest mirror lags."""
+    git_manifest = _json(repo.read_file(commit, keys.MANIFEST_PATH)) or {}
+    try:
+        store_manifest = store.read_json_or_none(keys.MANIFEST_KEY)
+    except DatomError:
+        store_manifest = None
+    git_tables = git_manifest.get("tables") or {}
+    store_tables = (store_manifest or {}).get("tables") or {} if isinstance(store_manifest, dict) else {}
+    stale = [
+        t
+        for t, entry in git_tables.items()
+        if (store_tables.get(t) or {}).get("current_version") != (entry or {}).get("current_version")
+    ]
+    return stale, store_manifest != git_manifest
+
+
+def _changed_tables(repo: GitRepo, old: str, new: str) -> list[str]:
+    tables = []
+    for path in repo.changed_paths(old, new):
+        top, _, rest = path.partition("/")
+        if rest in ("metadata.json", "version_history.json") and top not in tables:
+            tables.append(top)
+    return tables
+
+
+def publish(repo: GitRepo, store: ObjectStore, commit: str, tables: list[str], *, converge: bool = True) -> str:
+    """Publish ``tables`` and the manifest at ``commit``; then follow newer remote heads.
+
+    Returns the newest head that was published.
+    """
+    for table in dict.fromkeys(tables):
+        publish_table(repo, store, commit, table)
+    publish_manifest(repo, store, commit)
+    if not converge:
+        return commit
+    seen = commit
+    for _ in range(MAX_CONVERGE_ROUNDS):
+        try:
+            remote = repo.fetch()
+        except DatomError:
+            return seen  # offline now: our own publish is complete, the next writer repairs the rest
+        if remote is None or remote == seen or not repo.is_ancestor(seen, remote):
+            return seen
+        for table in _changed_tables(repo, seen, remote):
+            publish_table(repo, store, remote, table)
+        publish_manifest(repo, store, remote)
+        seen = remote
+    return seen
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorState:
+    """What the store holds for one table compared with git."""
+
+    metadata: bool
+    history: bool
+    snapshot: bool
+    data: bool
+    current: bool
+
+    @property
+    def complete(self) -> bool:
+        """True when every mirror object exists and matches git."""
+        return self.metadata and self.history and self.snapshot and self.data and self.current
+
+
+def inspect_table(repo: GitRepo, store: ObjectStore, commit: str, table: str) -> MirrorState:
+    """Compare a table's store mirror with git at ``commit`` (existence and currency)."""
+    meta = _json(repo.read_file(commit, keys.table_metadata_path(table))) or {}
+    hist = _json(repo.read_file(commit, keys.table_history_path(table))) or []
+    version = metadata_sha(meta) if meta else ""
+    try:
+        store_meta = store.read_json_or_none(keys.metadata_key(table))
+    except DatomError:
+        store_meta = None
+    try:
+        store_hist = store.read_json_or_none(keys.history_key(table))
+    except DatomError:
+        store_hist = None
+    data_sha = meta.get("data_sha")
+    current = (
+        isinstance(store_meta, dict) and bool(version) and metadata_sha(store_meta) == version and store_hist == hist
+    )
+    return MirrorState(
+        metadata=store_meta is not None,
+        history=store_hist is not None,
+        snapshot=bool(version) and store.exists(keys.snapshot_key(table, version)),
+        data=bool(data_sha) and store.exists(keys.parquet_key(table, data_sha)),
+        current=current,
+    )

@@ -1,0 +1,209 @@
+"""Reads from the store mirror only (reference section 4): no git needed, same for readers and writers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..core import keys
+from ..core.metadata import metadata_sha, parse_timestamp
+from ..core.names import TableRef, check_hex_sha, validate_name
+from ..core.values import TableInfo, Version
+from ..core.versions import select_version
+from ..errors import DatomError, NotFoundError, StoreError, VersionNotFoundError
+from ..storage.integrity import check_integrity, download_verified, sha256_file
+from ..storage.objectstore import ObjectStore
+from .results import ResolvedVersion
+
+ProgressCallback = Callable[[int], None]
+
+
+def read_manifest(store: ObjectStore) -> dict[str, Any]:
+    """The store's copy of the project manifest."""
+    try:
+        manifest = store.read_json(keys.MANIFEST_KEY)
+    except NotFoundError as exc:
+        store.check_reachable()
+        raise NotFoundError(
+            f"no datom project at {store.location.url()} (no .metadata/manifest.json)",
+            hint="check the store URL and prefix; a project is created with datom_engines.init(...)",
+        ) from exc
+    if not isinstance(manifest, dict):
+        raise StoreError(f"the manifest at {store.location.url(keys.MANIFEST_KEY)} is not a JSON object")
+    return manifest
+
+
+def list_tables(store: ObjectStore) -> list[TableInfo]:
+    """Tables of the project, in manifest order."""
+    tables = read_manifest(store).get("tables") or {}
+    return [TableInfo.from_manifest(name, entry or {}) for name, entry in tables.items()]
+
+
+def _table_missing(store: ObjectStore, project: str, table: str) -> NotFoundError:
+    store.check_reachable()
+    try:
+        names = [t.name for t in list_tables(store)]
+    except DatomError:
+        names = []
+    known = ", ".join(names) if names else "none yet"
+    return NotFoundError(
+        f"table {table!r} not found in project {project!r} (store {store.location.url()})",
+        hint=f"tables in {project}: {known}",
+    )
+
+
+def read_current_metadata(store: ObjectStore, project: str, table: str) -> dict[str, Any]:
+    """The store mirror of a table's current ``metadata.json``."""
+    validate_name(table)
+    try:
+        meta = store.read_json(keys.metadata_key(table))
+    except NotFoundError:
+        raise _table_missing(store, project, table) from None
+    if not isinstance(meta, dict) or not meta.get("data_sha"):
+        raise StoreError(
+            f"metadata of {project}.{table} has no data_sha; the mirror may be corrupt",
+            hint="a writer can rebuild it with validate(repair=True)",
+        )
+    return meta
+
+
+def read_history(store: ObjectStore, project: str, table: str) -> list[dict[str, Any]]:
+    """The store mirror of a table's ``version_history.json`` (newest first)."""
+    validate_name(table)
+    try:
+        history = store.read_json(keys.history_key(table))
+    except NotFoundError:
+        if not store.exists(keys.metadata_key(table)):
+            raise _table_missing(store, project, table) from None
+        raise VersionNotFoundError(
+            f"no version history found for {project}.{table}",
+            hint="the store mirror is incomplete; a writer can rebuild it with validate(repair=True)",
+        ) from None
+    if not isinstance(history, list):
+        raise StoreError(f"version history of {project}.{table} is not a JSON array")
+    return [e for e in history if isinstance(e, dict)]
+
+
+def history(store: ObjectStore, project: str, table: str) -> list[Version]:
+    """Versions of a table, newest first."""
+    return [Version.from_entry(e) for e in read_history(store, project, table)]
+
+
+def resolve(
+    store: ObjectStore,
+    project: str,
+    table: str,
+    *,
+    version: str | None = None,
+    as_of: datetime | str | None = None,
+) -> ResolvedVersion:
+    """Find the stored parquet object of a table version (latest, id / unique prefix, or as of a time)."""
+    ref = TableRef(project, validate_name(table))
+    hist: list[dict[str, Any]] | None = None
+    if version is None and as_of is None:
+        meta = read_current_metadata(store, project, table)
+        vid = metadata_sha(meta)
+        data_sha, parquet_sha, created = meta["data_sha"], meta.get("parquet_sha"), meta.get("created_at")
+    else:
+        if version is not None and (not isinstance(version, str) or not version):
+            raise VersionNotFoundError(f"version must be a non-empty string, got {version!r}")
+        hist = read_history(store, project, table)
+        entry = select_version(hist, version=version, as_of=as_of, table=str(ref))
+        vid = str(entry.get("version"))
+        data_sha, parquet_sha, created = (
+            entry.get("data_sha"),
+            entry.get("parquet_sha"),
+            entry.get("timestamp"),
+        )
+        if not data_sha:
+            raise StoreError(f"history entry {vid[:8]} of {ref} has no data_sha; the history may be corrupt")
+    check_hex_sha(data_sha, "data_sha")
+    accepted: set[str] = set()
+    if parquet_sha:
+        accepted.add(parquet_sha)
+        # a later version of the same content may have re-uploaded the object with other bytes
+        if hist is None:
+            try:
+                hist = read_history(store, project, table)
+            except DatomError:
+                hist = []
+        accepted.update(e["parquet_sha"] for e in hist if e.get("data_sha") == data_sha and e.get("parquet_sha"))
+    try:
+        created_at = parse_timestamp(created) if isinstance(created, str) else None
+    except ValueError:
+        created_at = None
+    return ResolvedVersion(
+        ref=ref,
+        version=vid,
+        data_sha=data_sha,
+        parquet_sha=parquet_sha or None,
+        created_at=created_at,
+        key=keys.parquet_key(table, data_sha),
+        location=store.location,
+        accepted_parquet_shas=frozenset(accepted),
+    )
+
+
+def fetch_parquet(
+    store: ObjectStore,
+    resolved: ResolvedVersion,
+    dest_dir: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> tuple[str, bool]:
+    """A local, verified copy of a version's parquet: ``(path, is_temporary)``.
+
+    Local stores are verified in place; remote objects are downloaded and verified before the file
+    appears. Raises :class:`IntegrityError` on a hash mismatch (nothing is parsed).
+    """
+    what = f"{resolved.ref}@{resolved.version[:8]}"
+    if not store.exists(resolved.key):
+        raise NotFoundError(
+            f"the parquet object of {what} is missing from the store ({resolved.url})",
+            hint="a writer holding the data can rewrite it; validate() lists missing objects",
+        )
+    if store.location.is_local:
+        path = store.location.fs_path(resolved.key)
+        if resolved.parquet_sha:
+            actual = sha256_file(path, progress)
+            check_integrity(actual, resolved.parquet_sha, resolved.accepted_parquet_shas, what=what, url=path)
+        return path, False
+    tmpdir = dest_dir or tempfile.mkdtemp(prefix="datom-read-")
+    dest = os.path.join(tmpdir, f"{resolved.data_sha}.parquet")
+    try:
+        download_verified(
+            store,
+            resolved.key,
+            dest,
+            expected=resolved.parquet_sha,
+            accepted=resolved.accepted_parquet_shas,
+            what=what,
+            progress=progress,
+        )
+    except BaseException:
+        if dest_dir is None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    return dest, True
+
+
+def read_arrow(
+    store: ObjectStore,
+    resolved: ResolvedVersion,
+    *,
+    columns: list[str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> pa.Table:
+    """Read a resolved version into an Arrow table, verifying ``parquet_sha`` before parsing."""
+    path, temporary = fetch_parquet(store, resolved, progress=progress)
+    try:
+        return pq.read_table(path, columns=columns, memory_map=not temporary)
+    finally:
+        if temporary:
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)

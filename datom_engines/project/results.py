@@ -1,0 +1,165 @@
+"""Values returned by project operations (frozen dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..core.names import TableRef
+from ..core.values import ChangeKind
+from ..storage.location import StoreLocation
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a write did. ``change`` is ``none`` (nothing written), ``metadata_only`` or ``full``."""
+
+    ref: TableRef
+    version: str
+    data_sha: str
+    change: ChangeKind
+    commit: str | None
+    uploaded: bool
+    nrow: int
+    ncol: int
+    parquet_sha: str | None = None
+
+    @property
+    def short_version(self) -> str:
+        """The 8-character display form of the version id."""
+        return self.version[:8]
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.change}: version {self.short_version} ({self.nrow} x {self.ncol})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {
+            "project": self.ref.project,
+            "table": self.ref.table,
+            "version": self.version,
+            "data_sha": self.data_sha,
+            "change": self.change,
+            "commit": self.commit,
+            "uploaded": self.uploaded,
+            "nrow": self.nrow,
+            "ncol": self.ncol,
+            "parquet_sha": self.parquet_sha,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedVersion:
+    """A table version resolved to the stored parquet object that holds it.
+
+    ``urls`` are plain parquet URIs (local paths or ``s3://...``) that any engine can read with
+    ``storage_options``; ``accepted_parquet_shas`` are the byte hashes recorded for this content.
+    """
+
+    ref: TableRef
+    version: str
+    data_sha: str
+    parquet_sha: str | None
+    created_at: datetime | None
+    key: str
+    location: StoreLocation
+    accepted_parquet_shas: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def url(self) -> str:
+        """URL of the parquet object."""
+        return self.location.url(self.key)
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """All parquet URIs of this version (one object per version today)."""
+        return (self.url,)
+
+    @property
+    def storage_options(self) -> dict[str, Any] | None:
+        """Options for Polars' native readers (None for local stores)."""
+        return self.location.polars_options()
+
+
+@dataclass(frozen=True, slots=True)
+class PullResult:
+    """Outcome of :meth:`Project.pull`."""
+
+    commits_pulled: int
+    branch: str
+    head: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TableCheck:
+    """Validation of one table: git versus the store mirror."""
+
+    table: str
+    metadata_in_store: bool
+    history_in_store: bool
+    snapshot_in_store: bool
+    data_in_store: bool
+    mirror_current: bool
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """Outcome of :meth:`Project.validate`; ``repaired`` lists what a repair run rewrote."""
+
+    valid: bool
+    project_name_ok: bool
+    manifest_in_store: bool
+    manifest_current: bool
+    tables: tuple[TableCheck, ...]
+    repaired: tuple[str, ...] = ()
+    unrepairable: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {
+            "valid": self.valid,
+            "project_name_ok": self.project_name_ok,
+            "manifest_in_store": self.manifest_in_store,
+            "manifest_current": self.manifest_current,
+            "tables": [{"table": t.table, "ok": t.ok, "problems": list(t.problems)} for t in self.tables],
+            "repaired": list(self.repaired),
+            "unrepairable": list(self.unrepairable),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectStatus:
+    """Outcome of :meth:`Project.status`."""
+
+    project: str
+    store: str
+    role: str
+    tables: int | None
+    store_error: str | None
+    branch: str | None = None
+    ahead: int | None = None
+    behind: int | None = None
+    uncommitted: tuple[str, ...] = ()
+    input_files: dict[str, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {
+            "project": self.project,
+            "store": self.store,
+            "role": self.role,
+            "tables": self.tables,
+            "store_error": self.store_error,
+            "branch": self.branch,
+            "ahead": self.ahead,
+            "behind": self.behind,
+            "uncommitted": list(self.uncommitted),
+            "input_files": self.input_files,
+        }

@@ -1,0 +1,305 @@
+"""The write path (reference section 3) with the deliberate fixes of this implementation.
+
+Order: hash + serialise (nothing touched yet) -> fetch and align with the remote -> classify against
+git -> make sure the parquet object is in the store (put-if-absent, *before* the push, so pushed metadata
+never points at a missing object) -> commit on top of the remote head and push -> publish the metadata
+mirror. A push that loses a race is not an error: the version is re-derived from the new remote head
+(history, manifest, change class) and pushed again, so neither writer's version is lost.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..core import jsonfmt, keys
+from ..core.metadata import (
+    add_history_entry,
+    build_metadata,
+    history_entry,
+    metadata_sha,
+    update_manifest,
+    utc_timestamp,
+    validate_custom,
+    validate_parents,
+    validate_source_lineage,
+)
+from ..core.names import TableRef, validate_name
+from ..core.values import ChangeKind
+from ..errors import ConflictError, InvalidArgumentError, ReadOnlyError
+from ..gitrepo import GitRepo
+from ..storage.integrity import sha256_object
+from ..storage.objectstore import ObjectStore, make_tempdir
+from .prepare import PreparedData, prepare
+from .publish import inspect_table, publish, stale_tables
+from .results import WriteResult
+
+MAX_PUSH_ATTEMPTS = 30
+DATOM_VERSION_FIELD = "datom_version"
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """How a table was produced: derived by a program, or imported from a file (sync)."""
+
+    table_type: str = "derived"
+    original_file_sha: str | None = None
+    original_format: str | None = None
+    source_lineage: tuple[Mapping[str, Any], ...] | None = None
+
+
+def _parse(data: bytes | None) -> Any:
+    return None if data is None else jsonfmt.parse(data)
+
+
+def _file(value: Any) -> bytes:
+    return (jsonfmt.pretty(value) + "\n").encode("utf-8")
+
+
+def align_with_remote(repo: GitRepo) -> str | None:
+    """Fetch and bring the local branch to the remote head; return the commit to build on.
+
+    A local branch behind the remote is fast-forwarded; one ahead (unpushed commits) is pushed first;
+    a diverged one is a :class:`ConflictError` (run pull to merge).
+    """
+    remote = repo.fetch()
+    local = repo.head()
+    if remote is None or local == remote:
+        return local if remote is None else remote
+    if local is None or repo.is_ancestor(local, remote):
+        repo.advance(remote)
+        return remote
+    if repo.is_ancestor(remote, local):
+        if repo.push(local, expected_remote=remote):
+            return local
+        return align_with_remote(repo)
+    ahead, behind = repo.ahead_behind(local, remote)
+    raise ConflictError(
+        f"the local branch of {repo.path} has {ahead} commit(s) that are not on the remote, which has {behind} "
+        "other new commit(s)",
+        hint="run pull() (or `datom pull`) to merge them, then write again",
+    )
+
+
+def _author(repo: GitRepo) -> dict[str, str] | str:
+    ident = repo.identity()
+    if ident is None:
+        return "unknown"
+    return {"name": ident.name, "email": ident.email}
+
+
+def _classify(current: Mapping[str, Any] | None, new_version: str, data_sha: str) -> ChangeKind:
+    if not current:
+        return "full"
+    if metadata_sha(current) == new_version:
+        return "none"
+    return "metadata_only" if current.get("data_sha") == data_sha else "full"
+
+
+def _recorded_parquet_sha(
+    change: ChangeKind, current: Mapping[str, Any] | None, history: Sequence[Mapping[str, Any]], data_sha: str
+) -> str | None:
+    if change == "metadata_only" and current and current.get("parquet_sha"):
+        return str(current["parquet_sha"])
+    for entry in history:
+        if entry.get("data_sha") == data_sha and entry.get("parquet_sha"):
+            return str(entry["parquet_sha"])
+    return None
+
+
+def ensure_parquet(
+    store: ObjectStore, table: str, prepared: PreparedData, recorded: str | None, progress: Any = None
+) -> tuple[str, int, bool]:
+    """Make sure ``<table>/<data_sha>.parquet`` exists; return ``(parquet_sha, size, uploaded)``.
+
+    A recorded hash is reused only when the object really exists (R reuses it blindly, section 8 item 12).
+    A missing object is uploaded with put-if-absent; when another writer won that race, or an object
+    exists with no recorded hash, the stored bytes are hashed so the pin always matches the store.
+    """
+    key = keys.parquet_key(table, prepared.digest.data_sha)
+    size = store.size(key)
+    if size is not None:
+        return (recorded or sha256_object(store, key)), size, False
+    if store.put_file_if_absent(key, prepared.path, progress=progress):
+        return prepared.parquet_sha, prepared.size, True
+    size = store.size(key) or prepared.size
+    return sha256_object(store, key), size, False
+
+
+def write_table(
+    repo: GitRepo | None,
+    store: ObjectStore,
+    project: str,
+    data: Any,
+    table: str,
+    *,
+    message: str | None = None,
+    custom: Mapping[str, Any] | None = None,
+    parents: Sequence[Mapping[str, Any]] | None = None,
+    provenance: Provenance = Provenance(),
+    progress: Any = None,
+    prepared: PreparedData | None = None,
+) -> WriteResult:
+    """Write ``data`` as a new version of ``table`` (see the module docstring for the order of steps)."""
+    validate_name(table)
+    if repo is None:
+        raise ReadOnlyError(f"project {project!r} was opened from its store only; it cannot be written")
+    if message is not None and not isinstance(message, str):
+        raise InvalidArgumentError(f"message must be a string, got {type(message).__name__}")
+    custom_value = validate_custom(custom) if custom is not None else None
+    if parents is not None:
+        lean_parents, lineage = validate_parents(parents)
+    else:
+        lean_parents = None
+        lineage = None
+        if provenance.source_lineage is not None:
+            lineage = validate_source_lineage(list(provenance.source_lineage))
+    workdir = None
+    try:
+        if prepared is None:
+            workdir = make_tempdir(store)
+            prepared = prepare(data, workdir)
+        return _commit_loop(
+            repo,
+            store,
+            project,
+            table,
+            prepared,
+            message=message,
+            custom=custom_value,
+            parents=lean_parents,
+            lineage=lineage,
+            provenance=provenance,
+            progress=progress,
+        )
+    finally:
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _commit_loop(
+    repo: GitRepo,
+    store: ObjectStore,
+    project: str,
+    table: str,
+    prepared: PreparedData,
+    *,
+    message: str | None,
+    custom: dict[str, Any] | None,
+    parents: list[dict[str, Any]] | None,
+    lineage: list[dict[str, Any]] | None,
+    provenance: Provenance,
+    progress: Any,
+) -> WriteResult:
+    from .._version import __version__
+
+    digest = prepared.digest
+    ref = TableRef(project, table)
+    message = message or f"Update {table}"
+    uploaded_any = False
+    for attempt in range(MAX_PUSH_ATTEMPTS):
+        base = align_with_remote(repo)
+        current = _parse(repo.read_file(base, keys.table_metadata_path(table))) if base else None
+        history = _parse(repo.read_file(base, keys.table_history_path(table))) if base else None
+        manifest = _parse(repo.read_file(base, keys.MANIFEST_PATH)) if base else None
+        history = [e for e in (history or []) if isinstance(e, dict)]
+        created_at = utc_timestamp()
+
+        def make(parquet_sha: str | None, size: int, created_at: str = created_at) -> dict[str, Any]:
+            return build_metadata(
+                data_sha=digest.data_sha,
+                nrow=digest.nrow,
+                ncol=digest.ncol,
+                colnames=list(prepared.colnames),
+                column_hashes=digest.column_hashes_json(),
+                created_at=created_at,
+                datom_version=__version__,
+                table_type=provenance.table_type,
+                original_file_sha=provenance.original_file_sha,
+                parents=parents,
+                source_lineage=lineage,
+                size_bytes=size,
+                custom=custom,
+                parquet_sha=parquet_sha,
+            )
+
+        version = metadata_sha(make(None, prepared.size))  # volatile fields do not change the version
+        change = _classify(current, version, digest.data_sha)
+        recorded = _recorded_parquet_sha(change, current, history, digest.data_sha)
+        parquet_sha, size, uploaded = ensure_parquet(store, table, prepared, recorded, progress)
+        uploaded_any = uploaded_any or uploaded
+        if change == "none":
+            mine = [] if inspect_table(repo, store, base, table).complete else [table]
+            _repair_if_stale(repo, store, base, extra=mine)
+            return WriteResult(
+                ref,
+                version,
+                digest.data_sha,
+                "none",
+                None,
+                uploaded_any,
+                digest.nrow,
+                digest.ncol,
+                (current or {}).get("parquet_sha") or parquet_sha,
+            )
+        meta = make(parquet_sha, size)
+        entry = history_entry(
+            version=version,
+            data_sha=digest.data_sha,
+            timestamp=meta["created_at"],
+            author=_author(repo),
+            commit_message=message,
+            parquet_sha=parquet_sha,
+            original_file_sha=provenance.original_file_sha,
+        )
+        new_history, _ = add_history_entry(history, entry)
+        new_manifest = update_manifest(
+            manifest,
+            project_name=project,
+            table=table,
+            metadata=meta,
+            version_count=len(new_history),
+            now=meta["created_at"],
+            original_format=provenance.original_format,
+        )
+        files = {
+            keys.table_metadata_path(table): _file(meta),
+            keys.table_history_path(table): _file(new_history),
+            keys.MANIFEST_PATH: _file(new_manifest),
+        }
+        commit = repo.commit_files(base, files, message, author=repo.identity())
+        if repo.push(commit, expected_remote=base):
+            repo.advance(commit)
+            stale, _ = stale_tables(repo, store, commit)
+            publish(repo, store, commit, [table, *stale])
+            return WriteResult(
+                ref,
+                version,
+                digest.data_sha,
+                change,
+                commit,
+                uploaded_any,
+                digest.nrow,
+                digest.ncol,
+                parquet_sha,
+            )
+        time.sleep(random.uniform(0.005, 0.05) * min(attempt + 1, 8))
+    raise ConflictError(
+        f"could not publish {ref} after {MAX_PUSH_ATTEMPTS} attempts: other writers kept pushing first",
+        hint="retry the write; nothing was lost (the data object is already in the store)",
+    )
+
+
+def _repair_if_stale(repo: GitRepo, store: ObjectStore, commit: str | None, extra: list[str]) -> list[str]:
+    """Republish tables whose store mirror lags git at ``commit``; returns the tables repaired."""
+    if commit is None:
+        return []
+    stale, manifest_stale = stale_tables(repo, store, commit)
+    tables = [*extra, *stale]
+    if tables or manifest_stale:
+        publish(repo, store, commit, tables)
+    return tables

@@ -1,0 +1,354 @@
+"""One object-store interface for every backend, over fsspec.
+
+:class:`ObjectStore` reads and writes keys relative to a :class:`StoreLocation`'s namespace root.
+Local directories get atomic writes (temp file + rename/link) so a reader never sees half an object;
+object stores get put-if-absent through conditional requests (``If-None-Match: *``), with a lost race
+recognised by HTTP 412 / ``PreconditionFailed`` rather than by exception class. Every error is turned
+into a :class:`~datom_engines.errors.DatomError` naming the object and what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from functools import cached_property
+from typing import IO, Any
+
+import fsspec
+
+from ..core import jsonfmt
+from ..errors import NotFoundError, StoreError, StoreUnreachableError
+from .location import StoreLocation
+
+ProgressCallback = Callable[[int], None]
+"""Called with the number of bytes just transferred."""
+
+_memory_lock = threading.Lock()
+
+
+class ObjectStore:
+    """Keys under one datom namespace (``{root}/{prefix}/datom/``) on any fsspec filesystem."""
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.location = location
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({self.location.url()!r})"
+
+    @cached_property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        """The fsspec filesystem behind this store (one instance per set of options)."""
+        loc = self.location
+        try:
+            if loc.is_local:
+                return fsspec.filesystem("file")
+            return fsspec.filesystem(loc.protocol, **loc.fsspec_options())
+        except (ImportError, ValueError) as exc:
+            raise StoreError(
+                f"cannot open a {loc.protocol!r} filesystem: {exc}",
+                hint=f"install the fsspec driver for {loc.protocol!r} (for S3: pip install 'datom_engines[s3]')",
+            ) from exc
+
+    # ----- reading -----------------------------------------------------------------------------
+    def exists(self, key: str) -> bool:
+        """True if the object exists (a 404 means absent; other errors raise)."""
+        path = self.location.fs_path(key)
+        with self._errors("check", key):
+            if self.location.is_local:
+                return os.path.isfile(path)
+            return bool(self.fs.exists(path))
+
+    def size(self, key: str) -> int | None:
+        """Byte size of an object, or None if it does not exist."""
+        path = self.location.fs_path(key)
+        with self._errors("stat", key):
+            try:
+                if self.location.is_local:
+                    return os.path.getsize(path)
+                return int(self.fs.size(path))
+            except FileNotFoundError:
+                return None
+
+    def get_bytes(self, key: str) -> bytes:
+        """The whole object; :class:`NotFoundError` if it is missing."""
+        path = self.location.fs_path(key)
+        with self._errors("read", key):
+            if self.location.is_local:
+                with open(path, "rb") as fh:
+                    return fh.read()
+            return bytes(self.fs.cat_file(path))
+
+    @contextlib.contextmanager
+    def open_read(self, key: str) -> Iterator[IO[bytes]]:
+        """A binary stream over an object (no read-ahead cache)."""
+        path = self.location.fs_path(key)
+        with self._errors("read", key):
+            if self.location.is_local:
+                fh: IO[bytes] = open(path, "rb")  # noqa: SIM115
+            else:
+                fh = self.fs.open(path, "rb", cache_type="none", block_size=8 * 2**20)
+        try:
+            with self._errors("read", key):
+                yield fh
+        finally:
+            fh.close()
+
+    def read_json(self, key: str) -> Any:
+        """Parse a JSON object; a malformed one raises :class:`StoreError` naming the key."""
+        data = self.get_bytes(key)
+        try:
+            return jsonfmt.parse(data)
+        except ValueError as exc:
+            raise StoreError(
+                f"failed to parse JSON at {self.location.url(key)}: {exc}",
+                hint="the metadata mirror is damaged; a writer can rebuild it with validate(repair=True)",
+            ) from exc
+
+    def read_json_or_none(self, key: str) -> Any:
+        """Like :meth:`read_json` but None when the object does not exist."""
+        try:
+            return self.read_json(key)
+        except NotFoundError:
+            return None
+
+    def list_keys(self, under: str = "") -> list[str]:
+        """Every key below ``under`` (relative to the namespace root), sorted."""
+        base = self.location.fs_path(under) if under else self.location.fs_path()
+        root = self.location.fs_path()
+        if not self.location.is_local:
+            root = self.fs._strip_protocol(root)
+        with self._errors("list", under or "."):
+            try:
+                found = self.fs.find(base, withdirs=False)
+            except FileNotFoundError:
+                return []
+        out = []
+        for path in found:
+            rel = os.path.relpath(path, root) if self.location.is_local else path[len(root.rstrip("/")) + 1 :]
+            out.append(rel.replace(os.sep, "/"))
+        return sorted(out)
+
+    # ----- writing -----------------------------------------------------------------------------
+    def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
+        """Write (or overwrite) an object atomically where the backend allows it."""
+        path = self.location.fs_path(key)
+        with self._errors("write", key):
+            if self.location.is_local:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                tmp = self._local_tmp(path)
+                try:
+                    with open(tmp, "wb") as fh:
+                        fh.write(data)
+                    os.replace(tmp, path)
+                finally:
+                    _unlink_quiet(tmp)
+            elif self.location.protocol == "s3" and content_type:
+                self.fs.pipe_file(path, data, ContentType=content_type)
+            else:
+                self.fs.pipe_file(path, data)
+
+    def write_json(self, key: str, value: Any) -> None:
+        """Write JSON the way R datom does: pretty, trailing newline locally, none on object stores."""
+        text = jsonfmt.pretty(value)
+        if self.location.is_local:
+            text += "\n"
+        self.put_bytes(key, text.encode("utf-8"), content_type="application/json")
+
+    def put_file_if_absent(self, key: str, local_path: str, *, progress: ProgressCallback | None = None) -> bool:
+        """Upload a local file unless the key exists. True if this call created the object.
+
+        Local stores link the finished file into place (atomic, no partial object visible); S3 uses a
+        conditional PUT and treats HTTP 412 as "someone else won"; other filesystems check then write
+        under a process lock.
+        """
+        path = self.location.fs_path(key)
+        with self._errors("upload", key):
+            if self.location.is_local:
+                return self._local_put_if_absent(local_path, path, progress)
+            if self.location.protocol == "s3":
+                try:
+                    self.fs.put_file(local_path, path, mode="create", callback=_FsspecCallback(progress))
+                except Exception as exc:
+                    if _is_precondition_failed(exc):
+                        return False
+                    raise
+                return True
+            with _memory_lock:
+                if self.fs.exists(path):
+                    return False
+                self.fs.put_file(local_path, path)
+            if progress:
+                progress(os.path.getsize(local_path))
+            return True
+
+    def delete(self, key: str) -> None:
+        """Delete one object (missing is fine)."""
+        path = self.location.fs_path(key)
+        with self._errors("delete", key), contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(path)
+
+    def staging_dir(self) -> str | None:
+        """A directory on the same filesystem as a local store, for files that will be linked into it."""
+        if not self.location.is_local:
+            return None
+        path = os.path.join(self.location.root, ".datom-staging")
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def check_reachable(self) -> None:
+        """Raise :class:`StoreUnreachableError` if the store's root cannot be reached."""
+        loc = self.location
+        if loc.is_local:
+            if not os.path.isdir(loc.root):
+                raise StoreUnreachableError(
+                    f"local store directory {loc.root} does not exist",
+                    hint="create it, or pass the right store path",
+                )
+            return
+        if loc.protocol == "memory":
+            return
+        with self._errors("reach", ""):
+            try:
+                self.fs.ls(loc.root, detail=False)
+            except FileNotFoundError as exc:
+                raise StoreUnreachableError(
+                    f"bucket {loc.root!r} does not exist at {loc.protocol}://", hint="check the bucket name"
+                ) from exc
+
+    # ----- internals ---------------------------------------------------------------------------
+    def _local_put_if_absent(self, src: str, dest: str, progress: ProgressCallback | None) -> bool:
+        if os.path.exists(dest):
+            return False
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        size = os.path.getsize(src)
+        try:
+            os.link(src, dest)  # same filesystem: atomic and zero-copy
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise
+            tmp = self._local_tmp(dest)
+            try:
+                with open(src, "rb") as fin, open(tmp, "wb") as fout:
+                    while chunk := fin.read(16 * 2**20):
+                        fout.write(chunk)
+                        if progress:
+                            progress(len(chunk))
+                try:
+                    os.link(tmp, dest)
+                except FileExistsError:
+                    return False
+            finally:
+                _unlink_quiet(tmp)
+            return True
+        if progress:
+            progress(size)
+        return True
+
+    @staticmethod
+    def _local_tmp(path: str) -> str:
+        return os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
+
+    @contextlib.contextmanager
+    def _errors(self, action: str, key: str) -> Iterator[None]:
+        try:
+            yield
+        except (NotFoundError, StoreError):
+            raise
+        except Exception as exc:
+            raise translate_error(exc, action, self.location.url(key), self.location) from exc
+
+
+def translate_error(exc: BaseException, action: str, url: str, location: StoreLocation) -> Exception:
+    """Turn a filesystem/SDK exception into a DatomError that says what failed and what to do."""
+    if isinstance(exc, FileNotFoundError):
+        return NotFoundError(f"{url} does not exist", hint="check the table name and that the project was written here")
+    if isinstance(exc, IsADirectoryError | NotADirectoryError):
+        return StoreError(f"cannot {action} {url}: {exc}")
+    text = f"{type(exc).__name__}: {exc}"
+    low = text.lower()
+    if isinstance(exc, PermissionError) or any(
+        s in low
+        for s in (
+            "accessdenied",
+            "access denied",
+            "forbidden",
+            "invalidaccesskeyid",
+            "signaturedoesnotmatch",
+            "invalid access key",
+            "403",
+            "expiredtoken",
+            "nocredentials",
+            "unable to locate credentials",
+        )
+    ):
+        return StoreUnreachableError(
+            f"access to {url} was refused ({action}): the credentials are wrong, expired or lack permission",
+            hint="check aws_access_key_id / aws_secret_access_key (or the store's credentials) in storage_options",
+        )
+    if any(
+        s in low
+        for s in (
+            "connect",
+            "timed out",
+            "timeout",
+            "unreachable",
+            "name or service",
+            "refused",
+            "endpointconnection",
+            "network",
+        )
+    ):
+        where = location.storage_options.get("aws_endpoint_url") or location.storage_options.get("endpoint_url")
+        return StoreUnreachableError(
+            f"cannot reach the store to {action} {url}: {exc}",
+            hint=f"check that the object store{f' at {where}' if where else ''} is running and reachable",
+        )
+    if isinstance(exc, OSError) and "nosuchbucket" in low.replace(" ", ""):
+        return StoreUnreachableError(f"bucket {location.root!r} does not exist ({url})", hint="check the bucket name")
+    return StoreError(f"failed to {action} {url}: {text}")
+
+
+def _is_precondition_failed(exc: BaseException | None) -> bool:
+    """True if an exception chain carries HTTP 412 / PreconditionFailed (a lost put-if-absent race)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, FileExistsError):
+            return True
+        response = getattr(exc, "response", None)
+        if isinstance(response, dict):
+            err = response.get("Error", {}) or {}
+            status = (response.get("ResponseMetadata", {}) or {}).get("HTTPStatusCode")
+            if err.get("Code") in ("PreconditionFailed", "412") or status == 412:
+                return True
+        if "PreconditionFailed" in str(exc) or "412" in str(getattr(exc, "args", ""))[:200]:
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+class _FsspecCallback(fsspec.callbacks.Callback):
+    def __init__(self, progress: ProgressCallback | None) -> None:
+        super().__init__()
+        self._progress = progress
+
+    def relative_update(self, inc: int = 1) -> None:
+        if self._progress and inc:
+            self._progress(inc)
+
+
+def _unlink_quiet(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def make_tempdir(store: ObjectStore) -> str:
+    """A scratch directory, on the store's filesystem when it is local (so files can be linked in)."""
+    return tempfile.mkdtemp(prefix="datom-", dir=store.staging_dir())

@@ -1,0 +1,154 @@
+"""Shared fixtures: real git remotes (bare repos), and stores on a local directory, fsspec memory and a
+real S3 endpoint (moto's ThreadedMotoServer on 127.0.0.1, started once per test session)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gitserver import make_bare_repo
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+S3_KEY = "test-access-key"
+S3_SECRET = "test-secret-key"
+
+
+def load_json(name: str) -> Any:
+    """A JSON fixture from tests/fixtures."""
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+TEST_IDENTITY = ("Test Writer", "writer@example.org")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _git_identity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Isolate git config from the machine: a known global identity, no system config."""
+    cfg = tmp_path_factory.mktemp("gitconfig") / "global.gitconfig"
+    cfg.write_text(f"[user]\n\tname = {TEST_IDENTITY[0]}\n\temail = {TEST_IDENTITY[1]}\n")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    yield
+    mp.undo()
+
+
+@pytest.fixture
+def bare_remote(tmp_path: Path) -> str:
+    """A fresh bare repository (made by real git) to act as the shared remote."""
+    return str(make_bare_repo(tmp_path / "remote.git"))
+
+
+# ----- S3 (moto) ---------------------------------------------------------------------------------
+@dataclass
+class S3Server:
+    """A running moto S3 endpoint."""
+
+    endpoint: str
+    server: Any
+    buckets: list[str] = field(default_factory=list)
+
+    def storage_options(self, key: str = S3_KEY, secret: str = S3_SECRET) -> dict[str, Any]:
+        """Polars-style storage options for this endpoint."""
+        return {
+            "aws_access_key_id": key,
+            "aws_secret_access_key": secret,
+            "aws_endpoint_url": self.endpoint,
+            "aws_region": "us-east-1",
+            "aws_allow_http": "true",
+        }
+
+    def client(self) -> Any:
+        """A boto3 client (test set-up only)."""
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=S3_KEY,
+            aws_secret_access_key=S3_SECRET,
+            region_name="us-east-1",
+        )
+
+    def new_bucket(self) -> str:
+        """Create a bucket with a unique name."""
+        name = f"datom-test-{uuid.uuid4().hex[:12]}"
+        self.client().create_bucket(Bucket=name)
+        self.buckets.append(name)
+        return name
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """One real S3 endpoint on 127.0.0.1 for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield S3Server(f"http://{host}:{port}", server)
+    finally:
+        server.stop()
+
+
+# ----- stores ------------------------------------------------------------------------------------
+@dataclass
+class StoreSpec:
+    """A store for a test: the URL or path to pass as ``store=`` and its storage options."""
+
+    kind: str
+    url: str
+    storage_options: dict[str, Any]
+    s3: S3Server | None = None
+
+
+STORE_KINDS = ["local", "memory", "s3"]
+
+
+@pytest.fixture
+def make_store(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[str], StoreSpec]:
+    """Factory: ``make_store(kind)`` gives a fresh, empty store of that kind."""
+
+    def make(kind: str) -> StoreSpec:
+        if kind == "local":
+            path = tmp_path / f"store-{uuid.uuid4().hex[:6]}"
+            path.mkdir()
+            return StoreSpec(kind, str(path), {})
+        if kind == "memory":
+            return StoreSpec(kind, f"memory://datom-{uuid.uuid4().hex[:12]}/proj", {})
+        if kind == "s3":
+            server: S3Server = request.getfixturevalue("s3_server")
+            bucket = server.new_bucket()
+            return StoreSpec(kind, f"s3://{bucket}/proj", server.storage_options(), server)
+        raise ValueError(kind)
+
+    return make
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store(request: pytest.FixtureRequest, make_store: Callable[[str], StoreSpec]) -> StoreSpec:
+    """A fresh store, once per kind (local directory, fsspec memory, S3 on moto)."""
+    return make_store(request.param)
+
+
+@pytest.fixture
+def local_store(make_store: Callable[[str], StoreSpec]) -> StoreSpec:
+    """A fresh local-directory store."""
+    return make_store("local")
+
+
+@pytest.fixture(autouse=True)
+def _clean_registry() -> Iterator[None]:
+    """Each test starts with no projects registered in the process."""
+    from datom_engines.project import registry
+
+    yield
+    for name in registry.registered():
+        registry.unregister(name)
