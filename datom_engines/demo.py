@@ -38,8 +38,8 @@ def run(workdir: Path) -> None:
     print("== correct one lab value and write lb again")
     fixed = lb.with_columns(
         pl.when((pl.col("USUBJID") == "STUDY-001-001") & (pl.col("LBTESTCD") == "ALT") & (pl.col("VISITNUM") == 1))
-        .then(pl.lit("25.1"))
-        .otherwise(pl.col("LBORRES").cast(pl.String))
+        .then(pl.lit(25.1))
+        .otherwise(pl.col("LBORRES"))
         .alias("LBORRES")
     )
     v2 = proj.write(fixed, "lb", message="Correct ALT for subject 001 week 1")
@@ -58,7 +58,7 @@ def run(workdir: Path) -> None:
     key = ["USUBJID", "LBTESTCD", "VISITNUM"]
     changed = (
         first.join(latest, on=key, suffix="_new")
-        .filter(pl.col("LBORRES").cast(pl.String) != pl.col("LBORRES_new"))
+        .filter(pl.col("LBORRES") != pl.col("LBORRES_new"))
         .select(*key, pl.col("LBORRES").alias("before"), pl.col("LBORRES_new").alias("after"))
     )
     print(f"== read both versions back: {first.height} rows each; rows that differ:")

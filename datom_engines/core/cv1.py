@@ -543,9 +543,9 @@ def _worker_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _run_all(tasks: Sequence[Callable[[], str]], costs: Sequence[int]) -> list[str]:
+def _run_all(tasks: Sequence[Callable[[], str]], costs: Sequence[int], threads: int) -> list[str]:
     """Run ``tasks`` on a thread pool (biggest first, for balance) and return results in order."""
-    workers = min(len(tasks), _worker_count())
+    workers = min(len(tasks), threads)
     if workers <= 1 or sum(costs) < SMALL_TABLE_BYTES:
         return [task() for task in tasks]
     order = sorted(range(len(tasks)), key=lambda i: -costs[i])
@@ -581,18 +581,19 @@ def _make_digest(names: Sequence[str], hexes: Sequence[str], nrow: int) -> Cv1Di
     )
 
 
-def _hash_arrow_table(table: pa.Table) -> Cv1Digest:
+def _hash_arrow_table(table: pa.Table, threads: int | None = None) -> Cv1Digest:
+    threads = threads or _worker_count()
     _check_dims(table.num_rows, table.num_columns)
     kinds = _pending_kinds(table.schema)
     names = table.schema.names
     columns = table.columns
     costs = [_cost(col, kind) for col, kind in zip(columns, kinds, strict=True)]
-    pipelined = _critical_columns(costs, _worker_count())
+    pipelined = _critical_columns(costs, threads)
 
     def task(i: int) -> Callable[[], str]:
         return lambda: _digest_column(names[i], columns[i], kinds[i], pipelined[i])
 
-    hexes = _run_all([task(i) for i in range(len(names))], costs)
+    hexes = _run_all([task(i) for i in range(len(names))], costs, threads)
     return _make_digest(names, hexes, table.num_rows)
 
 
@@ -641,16 +642,17 @@ def raise_for_polars_unexportable(frame: Any, bad: Sequence[tuple[str, str]]) ->
     _raise_unsupported([problems[name] for name in frame.columns if name in problems])
 
 
-def hash_table(table: pa.Table) -> Cv1Digest:
+def hash_table(table: pa.Table, *, threads: int | None = None) -> Cv1Digest:
     """Return the datom-cv1 digest of an in-memory Arrow table.
 
     Any chunk layout, sliced arrays and validity bitmaps with offsets are handled. Raises
     :class:`UnsupportedDataError` for a table with no rows or no columns, and (once, naming every
-    offender) for unsupported columns, before anything is hashed.
+    offender) for unsupported columns, before anything is hashed. ``threads`` caps the hashing
+    threads (default: every core this process may use).
     """
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
-    return _hash_arrow_table(table)
+    return _hash_arrow_table(table, threads)
 
 
 def hash_frame(frame: object) -> Cv1Digest:
