@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from .core.names import TableRef, validate_name
 from .core.values import TableInfo, Version
+from .progress import Progress
 from .project.project import Project
 from .project.registry import resolve_project
 from .project.results import ResolvedVersion, WriteResult
@@ -34,7 +35,7 @@ def write(
     message: str | None = None,
     custom: Mapping[str, Any] | None = None,
     parents: Sequence[Mapping[str, Any]] | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> WriteResult:
     """Write ``data`` as a new version of ``"project.table"`` (the project must have a git clone)."""
     proj, table = _split(ref, None)

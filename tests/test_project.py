@@ -314,3 +314,19 @@ def test_unknown_project_error_lists_where_it_looked() -> None:
         dt.read("NOPE.lb")
     with pytest.raises(dt.InvalidNameError, match="no project part"):
         dt.read("lb")
+
+
+def test_progress_events_cover_every_byte(tmp_path: Path, make_store, bare_remote: str) -> None:  # type: ignore[no-untyped-def]
+    store = make_store("s3")
+    proj = new_project(tmp_path, store, bare_remote)
+    events: list[tuple[str, int, int | None]] = []
+    result = proj.write(lb_frame(n=2000), "lb", progress=lambda *e: events.append(e))
+    uploads = [e for e in events if e[0] == "upload"]
+    assert uploads[0][1] == 0 and uploads[-1][1] == -1
+    size = proj.store.size(f"lb/{result.data_sha}.parquet")
+    assert sum(n for _, n, _ in uploads[1:-1]) == size == uploads[0][2]
+    assert [e[0] for e in events if e[1] == 0] == ["hash", "upload"]
+    events.clear()
+    proj.read("lb", progress=lambda *e: events.append(e))
+    downloads = [n for s, n, _ in events if s == "download" and n > 0]
+    assert sum(downloads) == size

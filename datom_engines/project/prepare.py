@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from ..core import cv1
 from ..core.frames import is_lazy, to_arrow
 from ..errors import UnsupportedDataError
+from ..progress import Progress, stage
 from ..storage.integrity import sha256_file
 
 ROW_GROUP_SIZE = 1_000_000
@@ -101,7 +102,7 @@ def _check_columns(names: list[str]) -> None:
         raise UnsupportedDataError(f"column names must be non-empty strings, got {bad!r}", hint="rename the columns")
 
 
-def prepare(data: Any, workdir: str | None = None) -> PreparedData:
+def prepare(data: Any, workdir: str | None = None, progress: Progress | None = None) -> PreparedData:
     """Hash and serialise ``data`` into a parquet file in ``workdir`` (a temp dir by default).
 
     Nothing is written when the frame is empty or has unsupported columns: those errors are raised
@@ -110,11 +111,11 @@ def prepare(data: Any, workdir: str | None = None) -> PreparedData:
     workdir = workdir or tempfile.mkdtemp(prefix="datom-write-")
     path = os.path.join(workdir, "data.parquet")
     if is_lazy(data):
-        return _prepare_lazy(data, path)
+        return _prepare_lazy(data, path, progress)
     table = to_arrow(data)
     _check_columns(table.column_names)
     cv1.check_hashable(table)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="datom-prepare") as pool:
+    with stage(progress, "hash", table.nbytes), ThreadPoolExecutor(2, thread_name_prefix="datom-prepare") as pool:
         # the parquet writer is single-threaded: leave it a core of its own
         hashing = pool.submit(cv1.hash_table, table, threads=max(1, (os.cpu_count() or 2) - 1))
         writing = pool.submit(write_parquet, table, path)
@@ -123,12 +124,14 @@ def prepare(data: Any, workdir: str | None = None) -> PreparedData:
     return PreparedData(digest, path, parquet_sha, size, tuple(table.column_names))
 
 
-def _prepare_lazy(lf: Any, path: str) -> PreparedData:
+def _prepare_lazy(lf: Any, path: str, progress: Progress | None) -> PreparedData:
     """Stream a LazyFrame to parquet, then hash it from the file (two passes when there are strings)."""
     schema = lf.collect_schema()
     _check_columns(list(schema.names()))
     empty = lf.head(0).collect().to_arrow()
     cv1.check_hashable(empty, allow_empty=True)
-    lf.sink_parquet(path, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE)
-    digest = cv1.hash_parquet(path)
+    with stage(progress, "write", None):
+        lf.sink_parquet(path, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE)
+    with stage(progress, "hash", os.path.getsize(path)):
+        digest = cv1.hash_parquet(path)
     return PreparedData(digest, path, sha256_file(path), os.path.getsize(path), tuple(schema.names()))

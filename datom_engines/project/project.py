@@ -15,6 +15,7 @@ from ..core.names import TableRef, validate_name
 from ..core.values import TableInfo, Version
 from ..errors import NotFoundError, ReadOnlyError
 from ..gitrepo import GitRepo
+from ..progress import Progress
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
 from . import reading
@@ -82,7 +83,7 @@ class Project:
         message: str | None = None,
         custom: Mapping[str, Any] | None = None,
         parents: Sequence[Mapping[str, Any]] | None = None,
-        progress: Any = None,
+        progress: Progress | None = None,
         provenance: Provenance | None = None,
     ) -> WriteResult:
         """Write ``data`` (Polars, pyarrow or pandas frame) as a new version of ``table``.
@@ -120,7 +121,7 @@ class Project:
         version: str | None = None,
         as_of: datetime | str | None = None,
         columns: list[str] | None = None,
-        progress: Any = None,
+        progress: Progress | None = None,
     ) -> pa.Table:
         """Read a table version as a pyarrow Table, verifying the stored bytes first."""
         resolved = self.resolve(table, version=version, as_of=as_of)

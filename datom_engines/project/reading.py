@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +17,10 @@ from ..core.names import TableRef, check_hex_sha, validate_name
 from ..core.values import TableInfo, Version
 from ..core.versions import select_version
 from ..errors import DatomError, NotFoundError, StoreError, VersionNotFoundError
+from ..progress import Progress, stage
 from ..storage.integrity import check_integrity, download_verified, sha256_file
 from ..storage.objectstore import ObjectStore
 from .results import ResolvedVersion
-
-ProgressCallback = Callable[[int], None]
 
 
 def read_manifest(store: ObjectStore) -> dict[str, Any]:
@@ -155,7 +153,7 @@ def fetch_parquet(
     store: ObjectStore,
     resolved: ResolvedVersion,
     dest_dir: str | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> tuple[str, bool]:
     """A local, verified copy of a version's parquet: ``(path, is_temporary)``.
 
@@ -171,21 +169,23 @@ def fetch_parquet(
     if store.location.is_local:
         path = store.location.fs_path(resolved.key)
         if resolved.parquet_sha:
-            actual = sha256_file(path, progress)
+            with stage(progress, "verify", os.path.getsize(path)) as on_bytes:
+                actual = sha256_file(path, on_bytes)
             check_integrity(actual, resolved.parquet_sha, resolved.accepted_parquet_shas, what=what, url=path)
         return path, False
     tmpdir = dest_dir or tempfile.mkdtemp(prefix="datom-read-")
     dest = os.path.join(tmpdir, f"{resolved.data_sha}.parquet")
     try:
-        download_verified(
-            store,
-            resolved.key,
-            dest,
-            expected=resolved.parquet_sha,
-            accepted=resolved.accepted_parquet_shas,
-            what=what,
-            progress=progress,
-        )
+        with stage(progress, "download", store.size(resolved.key)) as on_bytes:
+            download_verified(
+                store,
+                resolved.key,
+                dest,
+                expected=resolved.parquet_sha,
+                accepted=resolved.accepted_parquet_shas,
+                what=what,
+                progress=on_bytes,
+            )
     except BaseException:
         if dest_dir is None:
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -198,7 +198,7 @@ def read_arrow(
     resolved: ResolvedVersion,
     *,
     columns: list[str] | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> pa.Table:
     """Read a resolved version into an Arrow table, verifying ``parquet_sha`` before parsing."""
     path, temporary = fetch_parquet(store, resolved, progress=progress)

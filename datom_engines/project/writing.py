@@ -32,6 +32,7 @@ from ..core.names import TableRef, validate_name
 from ..core.values import ChangeKind
 from ..errors import ConflictError, InvalidArgumentError, ReadOnlyError
 from ..gitrepo import GitRepo
+from ..progress import Progress, stage
 from ..storage.integrity import sha256_object
 from ..storage.objectstore import ObjectStore, make_tempdir
 from .prepare import PreparedData, prepare
@@ -112,7 +113,7 @@ def _recorded_parquet_sha(
 
 
 def ensure_parquet(
-    store: ObjectStore, table: str, prepared: PreparedData, recorded: str | None, progress: Any = None
+    store: ObjectStore, table: str, prepared: PreparedData, recorded: str | None, progress: Progress | None = None
 ) -> tuple[str, int, bool]:
     """Make sure ``<table>/<data_sha>.parquet`` exists; return ``(parquet_sha, size, uploaded)``.
 
@@ -124,7 +125,9 @@ def ensure_parquet(
     size = store.size(key)
     if size is not None:
         return (recorded or sha256_object(store, key)), size, False
-    if store.put_file_if_absent(key, prepared.path, progress=progress):
+    with stage(progress, "upload", prepared.size) as on_bytes:
+        created = store.put_file_if_absent(key, prepared.path, progress=on_bytes)
+    if created:
         return prepared.parquet_sha, prepared.size, True
     size = store.size(key) or prepared.size
     return sha256_object(store, key), size, False
@@ -141,7 +144,7 @@ def write_table(
     custom: Mapping[str, Any] | None = None,
     parents: Sequence[Mapping[str, Any]] | None = None,
     provenance: Provenance = Provenance(),
-    progress: Any = None,
+    progress: Progress | None = None,
     prepared: PreparedData | None = None,
 ) -> WriteResult:
     """Write ``data`` as a new version of ``table`` (see the module docstring for the order of steps)."""
@@ -162,7 +165,7 @@ def write_table(
     try:
         if prepared is None:
             workdir = make_tempdir(store)
-            prepared = prepare(data, workdir)
+            prepared = prepare(data, workdir, progress=progress)
         return _commit_loop(
             repo,
             store,
@@ -193,7 +196,7 @@ def _commit_loop(
     parents: list[dict[str, Any]] | None,
     lineage: list[dict[str, Any]] | None,
     provenance: Provenance,
-    progress: Any,
+    progress: Progress | None,
 ) -> WriteResult:
     from .._version import __version__
 
