@@ -581,6 +581,19 @@ class GitRepo:
 
     # ---- history -----------------------------------------------------------------------------------
 
+    def file_versions(self, commit: str, path: str) -> Iterator[bytes]:
+        """Each distinct content ``path`` had in the history of ``commit``, newest first."""
+        parts = _split_path(path)
+        seen: set[bytes] = set()
+        for entry in self._repo.get_walker(include=[_hex(commit)], paths=[path.encode("utf-8")]):
+            found = self._lookup(entry.commit.tree, parts)
+            if found is None or stat.S_ISDIR(found[0]) or found[1] in seen:
+                continue
+            seen.add(found[1])
+            blob = self._repo.object_store[found[1]]
+            assert isinstance(blob, Blob)
+            yield blob.data
+
     def _ancestors(self, sha: bytes) -> set[bytes]:
         seen: set[bytes] = set()
         stack = [sha]

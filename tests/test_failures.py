@@ -117,3 +117,20 @@ def test_corrupt_metadata_mirror_gives_clear_error(tmp_path: Path, local_store: 
         proj.read("lb")
     assert proj.validate(repair=True).valid
     assert pl.from_arrow(proj.read("lb")).equals(_frame(0.0))
+
+
+def test_lost_snapshots_of_old_versions_are_restored_from_git(
+    tmp_path: Path, local_store: StoreSpec, bare_remote: str
+) -> None:
+    proj, v1, _ = _setup(tmp_path, local_store, bare_remote)
+    v2 = proj.write(_frame(1.0), "lb", custom={"note": "second"})
+    v3 = proj.write(_frame(2.0), "lb")
+    for v in (v1, v2):
+        proj.store.delete(keys.snapshot_key("lb", v.version))
+    report = proj.validate()
+    assert not report.valid
+    assert set(report.tables[0].missing_snapshots) == {v1.version, v2.version}
+    assert proj.validate(repair=True).valid
+    assert proj.metadata("lb", v2.version[:8])["custom"] == {"note": "second"}
+    assert dt.metadata_sha(proj.metadata("lb", v1.version)) == v1.version
+    assert proj.metadata("lb", v3.version)["data_sha"] == v3.data_sha

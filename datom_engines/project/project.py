@@ -19,7 +19,7 @@ from ..progress import Progress
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
 from . import reading
-from .publish import inspect_table, publish, stale_tables
+from .publish import inspect_table, publish, restore_snapshots, stale_tables
 from .results import (
     ProjectStatus,
     PullResult,
@@ -209,6 +209,9 @@ class Project:
                 return report
             broken = [t.table for t in report.tables if not t.ok]
             publish(repo, self.store, head, broken)
+            for check in report.tables:
+                if check.missing_snapshots:
+                    restore_snapshots(repo, self.store, head, check.table, list(check.missing_snapshots))
             after = self._check(repo, head)
             unrepairable = tuple(f"{t.table}: parquet object missing" for t in after.tables if not t.data_in_store)
             return ValidationReport(
@@ -247,6 +250,7 @@ class Project:
                     state.data,
                     state.current,
                     tuple(problems),
+                    state.missing_snapshots,
                 )
             )
         _, manifest_stale = stale_tables(repo, self.store, head)

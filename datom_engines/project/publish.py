@@ -13,6 +13,7 @@ from typing import Any
 
 from ..core import jsonfmt, keys
 from ..core.metadata import metadata_sha
+from ..core.names import is_hex_sha
 from ..errors import DatomError
 from ..gitrepo import GitRepo
 from ..storage.objectstore import ObjectStore
@@ -109,6 +110,30 @@ def publish(repo: GitRepo, store: ObjectStore, commit: str, tables: list[str], *
     return seen
 
 
+def missing_snapshots(repo: GitRepo, store: ObjectStore, commit: str, table: str) -> list[str]:
+    """Versions in git's history of ``table`` whose immutable snapshot is not in the store."""
+    history = _json(repo.read_file(commit, keys.table_history_path(table))) or []
+    versions = [e.get("version") for e in history if isinstance(e, dict)]
+    return [v for v in versions if is_hex_sha(v) and not store.exists(keys.snapshot_key(table, v))]
+
+
+def restore_snapshots(repo: GitRepo, store: ObjectStore, commit: str, table: str, versions: list[str]) -> list[str]:
+    """Rebuild missing snapshots from the versions of ``metadata.json`` in git history (R never can, item 13)."""
+    wanted = set(versions)
+    restored = []
+    for data in repo.file_versions(commit, keys.table_metadata_path(table)):
+        if not wanted:
+            break
+        version = metadata_sha(jsonfmt.parse(data))
+        if version in wanted:
+            store.put_bytes(
+                keys.snapshot_key(table, version), _mirror_bytes(store, data), content_type="application/json"
+            )
+            wanted.discard(version)
+            restored.append(version)
+    return restored
+
+
 @dataclass(frozen=True, slots=True)
 class MirrorState:
     """What the store holds for one table compared with git."""
@@ -118,6 +143,7 @@ class MirrorState:
     snapshot: bool
     data: bool
     current: bool
+    missing_snapshots: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
@@ -142,10 +168,12 @@ def inspect_table(repo: GitRepo, store: ObjectStore, commit: str, table: str) ->
     current = (
         isinstance(store_meta, dict) and bool(version) and metadata_sha(store_meta) == version and store_hist == hist
     )
+    missing = tuple(missing_snapshots(repo, store, commit, table))
     return MirrorState(
         metadata=store_meta is not None,
         history=store_hist is not None,
-        snapshot=bool(version) and store.exists(keys.snapshot_key(table, version)),
+        snapshot=bool(version) and not missing and store.exists(keys.snapshot_key(table, version)),
         data=bool(data_sha) and store.exists(keys.parquet_key(table, data_sha)),
         current=current,
+        missing_snapshots=missing,
     )

@@ -102,6 +102,7 @@ class TableCheck:
     data_in_store: bool
     mirror_current: bool
     problems: tuple[str, ...]
+    missing_snapshots: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
