@@ -256,23 +256,14 @@ def lineage_of(lf: pl.LazyFrame) -> list[dict[str, Any]]:
 
 
 # ----- namespaces --------------------------------------------------------------------------------
-def _write(
-    data: pl.DataFrame | pl.LazyFrame,
-    ref: str | TableRef,
-    message: str | None,
-    custom: Mapping[str, Any] | None,
-    parents: Sequence[Mapping[str, Any]] | None,
-    progress: Progress | None,
-) -> WriteResult:
-    return api.write(data, ref, message=message, custom=custom, parents=parents, progress=progress)
+class _DatomWriter:
+    """The ``write`` shared by the DataFrame and LazyFrame namespaces."""
 
+    def __init__(self, frame: pl.DataFrame | pl.LazyFrame) -> None:
+        self._frame = frame
 
-@pl.api.register_dataframe_namespace("datom")
-class DatomDataFrame:
-    """``df.datom``: write a DataFrame as a version of a datom table."""
-
-    def __init__(self, df: pl.DataFrame) -> None:
-        self._df = df
+    def _default_parents(self) -> list[dict[str, Any]] | None:
+        return None
 
     def write(
         self,
@@ -287,41 +278,37 @@ class DatomDataFrame:
 
         ``result.version`` is the version id, ``result.data_sha`` the content hash and ``result.change``
         ``full``, ``metadata_only`` or ``none`` (identical data and metadata: nothing written).
-        ``parents`` (entries from :meth:`Project.parent`) records the versions this one derives from.
+        ``parents`` (entries from :meth:`Project.parent`) records the versions this one derives from; for
+        a LazyFrame it defaults to the datom tables the plan scans (``parents=[]`` records none). A
+        LazyFrame is streamed to parquet and hashed from the file, never collected in memory.
         """
-        return _write(self._df, ref, message, custom, parents, progress)
+        if parents is None:
+            parents = self._default_parents()
+        return api.write(self._frame, ref, message=message, custom=custom, parents=parents, progress=progress)
+
+
+@pl.api.register_dataframe_namespace("datom")
+class DatomDataFrame(_DatomWriter):
+    """``df.datom``: write a DataFrame as a version of a datom table."""
+
+    def __init__(self, df: pl.DataFrame) -> None:
+        super().__init__(df)
 
 
 @pl.api.register_lazyframe_namespace("datom")
-class DatomLazyFrame:
+class DatomLazyFrame(_DatomWriter):
     """``lf.datom``: write a lazy query as a version of a datom table, with automatic lineage."""
 
     def __init__(self, lf: pl.LazyFrame) -> None:
+        super().__init__(lf)
         self._lf = lf
 
     def parents(self) -> list[dict[str, Any]]:
         """The datom versions this plan scans (what :meth:`write` records as ``parents``)."""
         return lineage_of(self._lf)
 
-    def write(
-        self,
-        ref: str | TableRef,
-        *,
-        message: str | None = None,
-        custom: Mapping[str, Any] | None = None,
-        parents: Sequence[Mapping[str, Any]] | None = None,
-        progress: Progress | None = None,
-    ) -> WriteResult:
-        """Stream the query to a new version of ``"project.table"`` without collecting it in memory.
-
-        The datom tables the plan scans through :func:`scan_datom` are recorded as ``parents`` (their
-        exact versions) unless ``parents`` is given; ``parents=[]`` records explicitly that there are none.
-        Returns the version written, as :meth:`DatomDataFrame.write` does.
-        """
-        if parents is None:
-            found = lineage_of(self._lf)
-            parents = found or None
-        return _write(self._lf, ref, message, custom, parents, progress)
+    def _default_parents(self) -> list[dict[str, Any]] | None:
+        return self.parents() or None
 
 
 pl.scan_datom = scan_datom  # type: ignore[attr-defined]
