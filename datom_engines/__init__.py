@@ -7,6 +7,7 @@ with the R package datom. Typical use::
     proj = dt.init("study1-repo", "STUDY1", store="/data/store", remote="/git/study1.git")
     proj.write(df, "lb")                       # or df.datom.write("STUDY1.lb")
     dt.read("STUDY1.lb", version="a793e7")     # verified pyarrow Table
+    pl.scan_datom("STUDY1.lb").filter(...)     # native lazy parquet scan (registered on import)
 """
 
 from ._version import __version__
@@ -31,6 +32,7 @@ from .errors import (
     VersionNotFoundError,
 )
 from .gitrepo import GitCredentials
+from .polars import read_datom, scan_datom
 from .project.lifecycle import clone_project, connect, init_project, open_project
 from .project.project import Project
 from .project.registry import register, registered, unregister
@@ -87,9 +89,11 @@ __all__ = [
     "open_project",
     "project",
     "read",
+    "read_datom",
     "register",
     "registered",
     "resolve",
+    "scan_datom",
     "tables",
     "unregister",
     "write",

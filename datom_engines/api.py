@@ -10,9 +10,10 @@ import pyarrow as pa
 
 from .core.names import TableRef, validate_name
 from .core.values import TableInfo, Version
+from .errors import InvalidNameError
 from .progress import Progress
 from .project.project import Project
-from .project.registry import resolve_project
+from .project.registry import registered, resolve_project
 from .project.results import ResolvedVersion, WriteResult
 
 Ref = str | TableRef
@@ -23,8 +24,21 @@ def project(name: str, *, storage_options: Mapping[str, Any] | None = None) -> P
     return resolve_project(validate_name(name, "project name"), storage_options)
 
 
+def table_ref(ref: Ref) -> TableRef:
+    """Parse ``"project.table"``; a reference without a project part names the projects that are open."""
+    try:
+        return TableRef.parse(ref)
+    except InvalidNameError as exc:
+        if not isinstance(ref, str) or "." in ref:
+            raise
+        opened = ", ".join(registered()) or "none yet"
+        raise InvalidNameError(
+            exc.message, hint=f'write it as "<project>.{ref}"; projects opened in this process: {opened}'
+        ) from None
+
+
 def _split(ref: Ref, storage_options: Mapping[str, Any] | None) -> tuple[Project, str]:
-    parsed = TableRef.parse(ref)
+    parsed = table_ref(ref)
     return resolve_project(parsed.project, storage_options), parsed.table
 
 
