@@ -29,11 +29,18 @@ SHOW_AFTER_SECONDS = 0.3
 class ProgressBars:
     """A ``progress(stage, advance, total)`` callable that draws one bar per running stage."""
 
-    def __init__(self, enabled: bool | None = None, file: IO[str] | None = None, delay: float = SHOW_AFTER_SECONDS):
+    def __init__(
+        self,
+        enabled: bool | None = None,
+        file: IO[str] | None = None,
+        delay: float = SHOW_AFTER_SECONDS,
+        mininterval: float = 0.1,
+    ) -> None:
         self.file = file if file is not None else sys.stderr
         isatty = getattr(self.file, "isatty", None)
         self.enabled = bool(isatty and isatty()) if enabled is None else enabled
         self.delay = delay
+        self.mininterval = mininterval
         self._bars: dict[str, tqdm] = {}
         self._lock = threading.Lock()
 
@@ -58,7 +65,7 @@ class ProgressBars:
                     file=self.file,
                     position=len(self._bars),
                     dynamic_ncols=True,
-                    mininterval=0.1,
+                    mininterval=self.mininterval,
                     delay=self.delay,
                 )
             elif advance:
