@@ -31,6 +31,7 @@ from .errors import (
     VersionNotFoundError,
 )
 from .gitrepo import GitCredentials
+from .project.diff import ColumnDiff, VersionDiff
 from .project.lifecycle import clone_project, connect, init_project, open_project
 from .project.project import Project
 from .project.registry import register, registered, unregister
@@ -42,6 +43,7 @@ from .project.results import (
     ValidationReport,
     WriteResult,
 )
+from .project.sync import FileResult, InputFile, SyncError, SyncPlan, SyncResult
 from .storage.location import StoreLocation
 
 init = init_project
@@ -49,11 +51,14 @@ clone = clone_project
 
 __all__ = [
     "AmbiguousVersionError",
+    "ColumnDiff",
     "ConflictError",
     "Cv1Digest",
     "DatomError",
+    "FileResult",
     "GitCredentials",
     "GitError",
+    "InputFile",
     "IntegrityError",
     "InvalidArgumentError",
     "InvalidNameError",
@@ -66,12 +71,16 @@ __all__ = [
     "StoreError",
     "StoreLocation",
     "StoreUnreachableError",
+    "SyncError",
+    "SyncPlan",
+    "SyncResult",
     "TableCheck",
     "TableInfo",
     "TableRef",
     "UnsupportedDataError",
     "ValidationReport",
     "Version",
+    "VersionDiff",
     "VersionNotFoundError",
     "WriteResult",
     "__version__",

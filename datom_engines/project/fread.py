@@ -24,6 +24,10 @@ stripping of spaces inside unquoted text fields.
 
 from __future__ import annotations
 
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+
 import polars as pl
 
 NA_STRINGS = ("NA",)
@@ -56,17 +60,24 @@ def _as_bool(text: pl.Series, present: pl.Series, values: pl.Series) -> pl.Serie
     return None
 
 
-def _as_int(text: pl.Series, present: pl.Series) -> pl.Series | None:
-    ints = text.str.strip_prefix("+").cast(pl.Int64, strict=False)
-    out = _typed(text, present, ints)
-    if out is None or out.min() == -(2**63):  # type: ignore[operator]
-        return None  # beyond int64: fread falls back to double
+def _unsigned(text: pl.Series) -> pl.Series:
+    return text.str.strip_prefix("+") if bool(text.str.starts_with("+").any()) else text
+
+
+def _as_int(text: pl.Series, present: pl.Series, values: pl.Series) -> pl.Series | None:
+    ints = _unsigned(text).cast(pl.Int64, strict=False)
+    out = _typed(text, present, ints)  # the cast fails fast on most non-integer columns...
+    if out is None or out.min() == -(2**63) or not _all(values, _INT):  # type: ignore[operator]
+        return None  # ...and the pattern then rejects what Polars accepts but fread does not
     return out
 
 
-def _as_float(text: pl.Series, present: pl.Series) -> pl.Series | None:
-    cleaned = text.str.strip_prefix("+").str.replace(r"^(-?)Infinity$", "${1}inf").str.replace(r"^(-?)Inf$", "${1}inf")
-    return _typed(text, present, cleaned.cast(pl.Float64, strict=False))
+def _as_float(text: pl.Series, present: pl.Series, values: pl.Series) -> pl.Series | None:
+    cleaned = _unsigned(text)
+    if bool(values.str.contains("Inf", literal=True).any()):
+        cleaned = cleaned.str.replace(r"^(-?)Inf(inity)?$", "${1}inf")
+    out = _typed(text, present, cleaned.cast(pl.Float64, strict=False))
+    return out if out is not None and _all(values, _FLOAT) else None
 
 
 def _as_date(text: pl.Series, present: pl.Series) -> pl.Series | None:
@@ -91,37 +102,65 @@ def _as_datetime(text: pl.Series, present: pl.Series) -> pl.Series | None:
     return _typed(text, present, parsed.dt.convert_time_zone("UTC"))
 
 
+def _as_text(column: pl.Series) -> pl.Series:
+    na = pl.col("c").is_in(NA_STRINGS)
+    return pl.DataFrame({"c": column}).select(pl.when(~na).then(pl.col("c"))).to_series().rename(column.name)
+
+
+def _first_value(column: pl.Series) -> str | None:
+    """The first present value (stripped), looking at a growing head of the column."""
+    n = 64
+    while True:
+        head = column.head(n).str.strip_chars(_BLANKS)
+        for value in head:
+            if value is not None and value != "" and value not in NA_STRINGS:
+                return value
+        if n >= len(column):
+            return None
+        n *= 16
+
+
+_PATTERNS = {
+    "bool": re.compile(r"^(TRUE|FALSE|True|False|true|false)$"),
+    "int": re.compile(_INT),
+    "float": re.compile(_FLOAT),
+    "date": re.compile(_DATE),
+    "datetime": re.compile(_DATETIME),
+}
+
+
 def type_column(column: pl.Series) -> pl.Series:
     """Type one all-text column by the fread rule of this module's docstring."""
     name = column.name
+    first = _first_value(column)
+    if first is None:  # nothing but missing values: R logical NA
+        return pl.repeat(None, len(column), dtype=pl.Boolean, eager=True).rename(name)
+    kinds = [kind for kind, pattern in _PATTERNS.items() if pattern.match(first)]
+    if not kinds:  # the usual text column: decided by its first value, without scanning it
+        return _as_text(column)
     text = column.str.strip_chars(_BLANKS)
     present = ~(text.is_in(NA_STRINGS) | (text == "")).fill_null(False) & text.is_not_null()
     values = text.filter(present)
-    if values.len() == 0:
-        return pl.repeat(None, len(column), dtype=pl.Boolean, eager=True).rename(name)
-    candidates = []
-    if _all(values, r"^[TtFf]"):
-        candidates.append(lambda: _as_bool(text, present, values))
-    if _all(values, _INT):
-        candidates.append(lambda: _as_int(text, present))
-    if _all(values, _FLOAT):
-        candidates.append(lambda: _as_float(text, present))
-    if _all(values, _DATE):
-        candidates.append(lambda: _as_date(text, present))
-    if _all(values, _DATETIME):
-        candidates.append(lambda: _as_datetime(text, present))
-    for make in candidates:
-        typed = make()
+    attempts = {
+        "bool": lambda: _as_bool(text, present, values),
+        "int": lambda: _as_int(text, present, values),
+        "float": lambda: _as_float(text, present, values),
+        "date": lambda: _as_date(text, present) if _all(values, _DATE) else None,
+        "datetime": lambda: _as_datetime(text, present) if _all(values, _DATETIME) else None,
+    }
+    if "int" in kinds:
+        kinds.append("float")  # integers first, then a column of mixed integers and decimals
+    for kind in dict.fromkeys(kinds):
+        typed = attempts[kind]()
         if typed is not None:
             return typed.rename(name)
-    return (
-        pl.DataFrame({"c": column})
-        .select(pl.when(~pl.col("c").is_in(NA_STRINGS)).then(pl.col("c")))
-        .to_series()
-        .rename(name)
-    )
+    return _as_text(column)
 
 
 def type_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Type every column of an all-text frame (as read with ``infer_schema=False``) like fread."""
-    return pl.DataFrame([type_column(frame.get_column(name)) for name in frame.columns])
+    columns = [frame.get_column(name) for name in frame.columns]
+    if frame.height < 100_000 or len(columns) < 2:
+        return pl.DataFrame([type_column(c) for c in columns])
+    with ThreadPoolExecutor(max(1, min(len(columns), os.cpu_count() or 1))) as pool:  # Polars releases the GIL
+        return pl.DataFrame(list(pool.map(type_column, columns)))
