@@ -268,6 +268,26 @@ def test_history_and_diff(project: Path, datom) -> None:
     assert bad.code == 1 and "not found" in bad.err
 
 
+def test_reader_commands_on_s3(tmp_path: Path, make_store, bare_remote: str, datom) -> None:
+    spec = make_store("s3")
+    proj = dt.init(
+        tmp_path / "clone", "STUDY1", store=spec.url, remote=bare_remote, storage_options=spec.storage_options
+    )
+    assert proj.path is not None
+    shutil.copy(CLINICAL / "dm.csv", proj.path / "input_files")
+    assert proj.sync().ok
+    options = [arg for k, v in spec.storage_options.items() for arg in ("--storage-option", f"{k}={v}")]
+    tables = datom("tables", "--store", spec.url, *options, "--json")
+    assert tables.code == 0, tables.err
+    assert [t["original_file_sha"] for t in tables.json()] == [FREAD_VECTORS["dm"][0]]  # type: ignore[union-attr]
+    out = tmp_path / "dm.parquet"
+    res = datom("read", "STUDY1.dm", "--store", spec.url, *options, "-o", str(out))
+    assert res.code == 0, res.err
+    assert dt.data_sha(pl.read_parquet(out)) == FREAD_VECTORS["dm"][1]
+    bad_option = datom("tables", "--store", spec.url, "--storage-option", "novalue")
+    assert bad_option.code == 2 and "is not KEY=VALUE" in bad_option.err
+
+
 # ----- status / validate -----------------------------------------------------------------------------
 
 

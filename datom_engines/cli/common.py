@@ -37,7 +37,7 @@ class State:
     def progress_bars(self) -> ProgressBars:
         """The progress callable for this invocation (draws nothing when disabled or not a terminal)."""
         if self.bars is None:
-            self.bars = ProgressBars(enabled=False if self.progress is False else None)
+            self.bars = ProgressBars(enabled=self.progress)  # --progress forces, --no-progress silences
         return self.bars
 
 
@@ -92,7 +92,7 @@ def progress_option(f: F) -> F:
         default=None,
         expose_value=False,
         callback=_set("progress"),
-        help="Progress bars on stderr (default: only when stderr is a terminal).",
+        help="Force or turn off progress bars on stderr [default: only when stderr is a terminal].",
     )(f)
 
 

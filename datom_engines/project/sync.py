@@ -294,7 +294,10 @@ def input_counts(project: Project) -> dict[str, int] | None:
     repo = project._require_repo("scan input files")
     if not input_dir(repo, None).is_dir():
         return None
-    counts = scan_inputs(project, strict=False).counts()
+    try:
+        counts = scan_inputs(project, strict=False).counts()
+    except OSError:  # an unreadable file: status reports, it does not fail
+        return None
     return {
         "n_total": counts["total"],
         "n_new": counts["new"],
