@@ -33,6 +33,7 @@ from .errors import (
 )
 from .gitrepo import GitCredentials
 from .polars import read_datom, scan_datom
+from .project.diff import ColumnDiff, VersionDiff
 from .project.lifecycle import clone_project, connect, init_project, open_project
 from .project.project import Project
 from .project.registry import register, registered, unregister
@@ -44,6 +45,7 @@ from .project.results import (
     ValidationReport,
     WriteResult,
 )
+from .project.sync import FileResult, InputFile, SyncError, SyncPlan, SyncResult
 from .storage.location import StoreLocation
 
 init = init_project
@@ -51,11 +53,14 @@ clone = clone_project
 
 __all__ = [
     "AmbiguousVersionError",
+    "ColumnDiff",
     "ConflictError",
     "Cv1Digest",
     "DatomError",
+    "FileResult",
     "GitCredentials",
     "GitError",
+    "InputFile",
     "IntegrityError",
     "InvalidArgumentError",
     "InvalidNameError",
@@ -68,12 +73,16 @@ __all__ = [
     "StoreError",
     "StoreLocation",
     "StoreUnreachableError",
+    "SyncError",
+    "SyncPlan",
+    "SyncResult",
     "TableCheck",
     "TableInfo",
     "TableRef",
     "UnsupportedDataError",
     "ValidationReport",
     "Version",
+    "VersionDiff",
     "VersionNotFoundError",
     "WriteResult",
     "__version__",

@@ -2,21 +2,45 @@
 
     python -m datom_engines.demo [--workdir DIR]
 
-Creates a project, writes ``dm`` and ``lb``, writes a corrected ``lb``, reads both versions back and
-prints the history. Everything lives under ``--workdir`` (default ``./.demo``), wiped at the start.
+The shell part runs the real ``datom`` command line (each command is printed as you would type it):
+create a project, sync the four clinical CSVs, correct one lab value and sync again, then look at the
+history, the tables, the status and the difference between the two versions of ``lb``. The query part
+reads the versions from the store alone, as a reader would, with Polars and DuckDB. Everything lives
+under ``--workdir`` (default ``./.demo``), wiped at the start.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 import datom_engines as dt
-from datom_engines.examples import example_path
+from datom_engines.examples import DOMAINS, example_path
+
+
+def _datom_command() -> list[str]:
+    exe = Path(sys.executable).parent / "datom"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "datom_engines"]
+
+
+def datom(*args: str, cwd: Path, capture: bool = False) -> str:
+    """Run one ``datom`` command like a shell would, printing it first; fail the demo if it fails."""
+    if not capture:
+        print(f"\n$ datom {shlex.join(args)}", flush=True)
+    proc = subprocess.run([*_datom_command(), *args], cwd=cwd, text=True, capture_output=capture)
+    if proc.returncode != 0:
+        if capture:
+            print(proc.stdout, proc.stderr, sep="\n", file=sys.stderr)
+        raise SystemExit(f"demo step failed: datom {shlex.join(args)} (exit code {proc.returncode})")
+    return proc.stdout if capture else ""
 
 
 def run(workdir: Path) -> None:
@@ -26,51 +50,63 @@ def run(workdir: Path) -> None:
     workdir.mkdir(parents=True)
     store, remote, clone = workdir / "store", workdir / "remote.git", workdir / "STUDY1"
 
-    print(f"== init project STUDY1: repo {clone}, store {store}, git remote {remote}")
-    proj = dt.init(clone, "STUDY1", store=store, remote=str(remote))
+    print("== the shell part: the datom command line")
+    datom("init", "STUDY1", "--project", "STUDY1", "--store", str(store), "--remote", str(remote), cwd=workdir)
+    inbox = clone / "input_files"
+    print(f"\n$ cp dm.csv ex.csv lb.csv ae.csv {inbox.relative_to(workdir)}/")
+    for domain in DOMAINS:
+        shutil.copy(example_path(domain), inbox)
+    datom("sync", "--dry-run", cwd=clone)
+    datom("sync", cwd=clone)
 
-    dm = pl.read_csv(example_path("dm"))
-    lb = pl.read_csv(example_path("lb"))
-    for name, frame in (("dm", dm), ("lb", lb)):
-        result = proj.write(frame, name, message=f"Initial load of {name}")
-        print(f"   wrote {result}")
+    print("\n# the lab sends a corrected extract: one ALT value of subject 001, week 1")
+    lb_csv = inbox / "lb.csv"
+    text = lb_csv.read_text()
+    old = '"STUDY-001-001","001",1,"WEEK 1","ALT","Alanine Aminotransferase","CHEMISTRY","23.3"'
+    assert old in text, "the bundled lb.csv changed; update the demo"
+    lb_csv.write_text(text.replace(old, old.replace('"23.3"', '"25.1"')))
+    datom("sync", cwd=clone)
+    datom("sync", cwd=clone)  # nothing changed since: every file is skipped
+    datom("history", "lb", cwd=clone)
+    datom("tables", cwd=clone)
+    datom("status", cwd=clone)
+    versions = json.loads(datom("history", "lb", "--json", cwd=clone, capture=True))
+    first, latest = versions[-1]["version"], versions[0]["version"]
+    datom("diff", "lb", first[:8], cwd=clone)
+    datom("validate", cwd=clone)
 
-    print("== correct one lab value and write lb again")
-    fixed = lb.with_columns(
-        pl.when((pl.col("USUBJID") == "STUDY-001-001") & (pl.col("LBTESTCD") == "ALT") & (pl.col("VISITNUM") == 1))
-        .then(pl.lit(25.1))
-        .otherwise(pl.col("LBORRES"))
-        .alias("LBORRES")
-    )
-    v2 = proj.write(fixed, "lb", message="Correct ALT for subject 001 week 1")
-    print(f"   wrote {v2}")
-    again = proj.write(fixed, "lb")
-    print(f"   writing the same data again: change = {again.change!r} (nothing new)")
+    print("\n== the query part: a reader with only the store (no git), Polars and DuckDB")
+    dt.connect(store)  # makes "STUDY1.<table>" resolvable in this process
+    old_lb, new_lb = dt.resolve("STUDY1.lb", version=first[:8]), dt.resolve("STUDY1.lb")
+    print(f"STUDY1.lb@{old_lb.version[:8]} -> {old_lb.url}")
+    print(f"STUDY1.lb@{new_lb.version[:8]} -> {new_lb.url}")
 
-    history = proj.history("lb")
-    print("== history of STUDY1.lb (newest first)")
-    for v in history:
-        print(f"   {v.short_id}  {v.created_at:%Y-%m-%d %H:%M:%S}  data {v.data_sha[:8]}  {v.message}")
-
-    first = pl.from_arrow(dt.read("STUDY1.lb", version=history[-1].id[:8]))
-    latest = pl.from_arrow(dt.read("STUDY1.lb"))
-    assert isinstance(first, pl.DataFrame) and isinstance(latest, pl.DataFrame)
     key = ["USUBJID", "LBTESTCD", "VISITNUM"]
+    before = pl.scan_parquet(old_lb.url, storage_options=old_lb.storage_options)
+    after = pl.scan_parquet(new_lb.url, storage_options=new_lb.storage_options)
     changed = (
-        first.join(latest, on=key, suffix="_new")
+        before.join(after, on=key, suffix="_new")
         .filter(pl.col("LBORRES") != pl.col("LBORRES_new"))
         .select(*key, pl.col("LBORRES").alias("before"), pl.col("LBORRES_new").alias("after"))
+        .collect()
     )
-    print(f"== read both versions back: {first.height} rows each; rows that differ:")
+    print("\nPolars (lazy, pushed down to the parquet): rows that differ between the two versions")
     print(changed)
 
-    print("== tables")
-    for t in dt.tables("STUDY1"):
-        print(
-            f"   {t.name}: {t.version_count} version(s), current {t.current_version[:8] if t.current_version else '-'}"
+    dm = dt.resolve("STUDY1.dm")
+    print("\nDuckDB: ALT by sex, joining the latest versions of lb and dm")
+    print(
+        duckdb.sql(
+            f"""
+            SELECT dm.SEX, count(*) AS n, round(avg(lb.LBORRES), 2) AS mean_alt
+            FROM read_parquet('{new_lb.url}') lb
+            JOIN read_parquet('{dm.url}') dm USING (USUBJID)
+            WHERE lb.LBTESTCD = 'ALT'
+            GROUP BY dm.SEX ORDER BY dm.SEX
+            """
         )
-    report = proj.validate()
-    print(f"== validate: git and store agree = {report.valid}")
+    )
+    assert latest == new_lb.version
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,10 @@
 Operations accept ``progress``: any callable ``progress(stage, advance, total)``. It is called once with
 ``advance=0`` when a stage starts (``total`` in bytes, or None when unknown), then with the number of
 bytes done since the last call, and finally with ``advance=-1`` when the stage ends. Stages used:
-``hash``, ``write``, ``upload``, ``download``, ``verify``. The command line turns these into progress
-bars; library users can log them or ignore them (the default is no reporting at all).
+``hash``, ``write``, ``upload``, ``download``, ``verify``, and for a sync ``import`` (reading the source
+files) and ``sync`` (writing them), which advance by each file's size and enclose the per-file stages.
+The command line turns these into progress bars; library users can log them or ignore them (the default
+is no reporting at all).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -29,6 +29,12 @@ from .results import (
     WriteResult,
 )
 from .writing import Provenance, write_table
+
+if TYPE_CHECKING:
+    import os
+
+    from .diff import VersionDiff
+    from .sync import SyncPlan, SyncResult
 
 
 class Project:
@@ -107,6 +113,50 @@ class Project:
                 progress=progress,
             )
 
+    def write_file(
+        self,
+        path: str | os.PathLike[str],
+        table: str | None = None,
+        *,
+        format: str | None = None,
+        message: str | None = None,
+        progress: Progress | None = None,
+    ) -> WriteResult:
+        """Import a source file (CSV, parquet, Excel, SAS, SPSS, Stata) as a new version of ``table``.
+
+        ``table`` defaults to the file name without its extension; ``format`` to the extension. The
+        version is recorded as imported, with the file's ``original_file_sha``, as a sync would.
+        """
+        from .sync import import_file
+
+        return import_file(self, path, table, fmt=format, message=message, progress=progress)
+
+    def sync_plan(
+        self, path: str | os.PathLike[str] | None = None, pattern: str = "*", *, progress: Progress | None = None
+    ) -> SyncPlan:
+        """Classify the files of an input folder (default ``<clone>/input_files``) without writing."""
+        from .sync import scan_inputs
+
+        return scan_inputs(self, path, pattern, progress=progress)
+
+    def sync(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        pattern: str = "*",
+        *,
+        continue_on_error: bool = True,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> SyncResult:
+        """Write new and changed files of an input folder as table versions, one commit each.
+
+        See :mod:`datom_engines.project.sync`: a clone behind its remote is refused; every file is
+        classified and read before anything is written; ``dry_run`` stops there.
+        """
+        from .sync import sync_inputs
+
+        return sync_inputs(self, path, pattern, continue_on_error=continue_on_error, dry_run=dry_run, progress=progress)
+
     # ----- reading ---------------------------------------------------------------------------------
     def resolve(
         self, table: str, *, version: str | None = None, as_of: datetime | str | None = None
@@ -149,6 +199,12 @@ class Project:
                 hint="a writer can restore it with validate(repair=True)",
             ) from exc
 
+    def diff(self, table: str, before: str, after: str | None = None) -> VersionDiff:
+        """Compare two versions of ``table`` (``after`` defaults to the current one): shape and columns."""
+        from .diff import diff_versions
+
+        return diff_versions(self, table, before, after)
+
     def parent(self, table: str, version: str | None = None) -> dict[str, Any]:
         """A ``parents=`` entry for a version of one of this project's tables (current by default)."""
         resolved = self.resolve(table, version=version)
@@ -172,7 +228,12 @@ class Project:
         return PullResult(result.commits_pulled, result.branch, result.head)
 
     def status(self) -> ProjectStatus:
-        """Where the project is, how many tables the store lists, and the clone's git state."""
+        """Where the project is, how many tables the store lists, and the clone's git state.
+
+        With a clone, ``input_files`` counts the files of ``<clone>/input_files`` as a sync would see
+        them (``n_new``, ``n_changed``, ``n_unchanged``, and ``n_unsupported`` for files a sync refuses:
+        formats outside the allowlist, bad or duplicate table names).
+        """
         tables: int | None
         error: str | None = None
         try:
@@ -188,8 +249,19 @@ class Project:
         if head and remote:
             ahead, behind = self.repo.ahead_behind(head, remote)
         uncommitted = tuple(dict.fromkeys([*st.staged, *st.unstaged, *st.untracked]))
+        from .sync import input_counts
+
         return ProjectStatus(
-            self.name, self.location.url(), self.role, tables, error, st.branch, ahead, behind, uncommitted
+            self.name,
+            self.location.url(),
+            self.role,
+            tables,
+            error,
+            st.branch,
+            ahead,
+            behind,
+            uncommitted,
+            input_counts(self),
         )
 
     def validate(self, *, repair: bool = False) -> ValidationReport:

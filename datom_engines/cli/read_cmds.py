@@ -1,0 +1,267 @@
+"""Commands that only read: tables, history, read, diff, status."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import click
+import polars as pl
+
+from ..core.names import TableRef
+from ..project.reading import fetch_parquet
+from .common import (
+    TABLE,
+    any_project,
+    emit,
+    format_table,
+    human_size,
+    project_options,
+    short,
+    state,
+    table_project,
+)
+
+
+@click.command()
+@click.argument("project_name", required=False, metavar="[PROJECT]")
+@project_options
+def tables(project_name: str | None) -> None:
+    """List the project's tables.
+
+    \b
+    --json prints a list of objects with the fields:
+      name, current_version, current_data_sha, last_updated, version_count,
+      size_bytes, original_file_sha, original_format
+    """
+    proj = any_project(project_name)
+    infos = proj.tables()
+
+    def text() -> str:
+        if not infos:
+            return f"project {proj.name} has no tables yet"
+        rows = [
+            [
+                t.name,
+                t.version_count,
+                short(t.current_version),
+                short(t.current_data_sha),
+                t.last_updated.strftime("%Y-%m-%d %H:%M") if t.last_updated else None,
+                human_size(t.size_bytes),
+                t.original_format,
+            ]
+            for t in infos
+        ]
+        return format_table(rows, ["TABLE", "VERSIONS", "CURRENT", "DATA", "UPDATED (UTC)", "SIZE", "FORMAT"])
+
+    emit([t.to_dict() for t in infos], text)
+
+
+@click.command()
+@click.argument("table", type=TABLE)
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=None, help="Show only the newest N versions.")
+@project_options
+def history(table: TableRef, limit: int | None) -> None:
+    """List the versions of a table, newest first.
+
+    \b
+    --json prints a list of objects with the fields:
+      version, data_sha, created_at, author, message, parquet_sha, original_file_sha
+    """
+    proj, name = table_project(table)
+    versions = proj.history(name, limit)
+
+    def text() -> str:
+        rows = [
+            [
+                v.short_id,
+                v.data_sha[:8],
+                v.created_at.strftime("%Y-%m-%d %H:%M:%S") if v.created_at else None,
+                v.author,
+                v.message,
+            ]
+            for v in versions
+        ]
+        return format_table(rows, ["VERSION", "DATA", "CREATED (UTC)", "AUTHOR", "MESSAGE"])
+
+    emit([v.to_dict() for v in versions], text)
+
+
+def _output_format(output: Path, fmt: str | None) -> str:
+    kind = (fmt or output.suffix.lstrip(".")).lower()
+    if kind not in ("parquet", "csv"):
+        raise click.BadParameter(
+            f"cannot tell the output format from {output.name!r}; use a .parquet or .csv name, or --format",
+            param_hint="'--output'",
+        )
+    return kind
+
+
+@click.command()
+@click.argument("table", type=TABLE)
+@click.option("--version", "version", default=None, help="A version id or unique prefix [default: current].")
+@click.option(
+    "--as-of", default=None, metavar="TIME", help="The newest version created at or before TIME (ISO 8601, UTC)."
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the version to this .parquet or .csv file.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "csv"]),
+    default=None,
+    help="Output format [default: from the --output name].",
+)
+@click.option("--columns", "-c", default=None, metavar="A,B,...", help="Only these columns.")
+@click.option(
+    "--head",
+    "head",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Rows to preview when there is no --output.",
+)
+@project_options
+def read(
+    table: TableRef,
+    version: str | None,
+    as_of: str | None,
+    output: Path | None,
+    fmt: str | None,
+    columns: str | None,
+    head: int,
+) -> None:
+    """Preview a table version, or export it to parquet or CSV.
+
+    The stored bytes are verified against their recorded SHA-256 before anything is read. A parquet
+    output without --columns is the stored file itself, byte for byte.
+    """
+    if version is not None and as_of is not None:
+        raise click.UsageError("give --version or --as-of, not both")
+    st = state()
+    proj, name = table_project(table)
+    cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    kind = _output_format(output, fmt) if output is not None else None
+    resolved = proj.resolve(name, version=version, as_of=as_of)
+    bars = st.progress_bars()
+    try:
+        path, temporary = fetch_parquet(proj.store, resolved, progress=bars)
+    finally:
+        bars.close()
+    try:
+        lazy = pl.scan_parquet(path)
+        if cols:
+            missing = [c for c in cols if c not in lazy.collect_schema().names()]
+            if missing:
+                raise click.BadParameter(
+                    f"no column(s) {', '.join(missing)} in {resolved.ref}", param_hint="'--columns'"
+                )
+            lazy = lazy.select(cols)
+        info = {
+            "project": resolved.ref.project,
+            "table": resolved.ref.table,
+            "version": resolved.version,
+            "data_sha": resolved.data_sha,
+        }
+        nrow = pl.scan_parquet(path).select(pl.len()).collect().item()
+        if output is not None:
+            if kind == "parquet" and not cols:
+                shutil.copyfile(path, output)
+            elif kind == "parquet":
+                lazy.sink_parquet(output)
+            else:
+                lazy.sink_csv(output)
+            emit(
+                {**info, "output": str(output.absolute()), "format": kind, "nrow": nrow},
+                f"Wrote {resolved.ref}@{resolved.version[:8]} ({nrow} rows) to {output}",
+            )
+            return
+        frame = lazy.head(head).collect()
+        if st.json:
+            emit({**info, "nrow": nrow, "rows": json.loads(frame.write_json())}, "")
+        else:
+            with pl.Config(tbl_rows=max(head, 1), tbl_cols=-1, tbl_width_chars=200):
+                click.echo(f"{resolved.ref}@{resolved.version[:8]}: {nrow} rows, showing {frame.height}")
+                click.echo(str(frame))
+    finally:
+        if temporary:
+            shutil.rmtree(Path(path).parent, ignore_errors=True)
+
+
+@click.command()
+@click.argument("table", type=TABLE)
+@click.argument("before")
+@click.argument("after", required=False)
+@project_options
+def diff(table: TableRef, before: str, after: str | None) -> int:
+    """Compare two versions of a table.
+
+    BEFORE and AFTER are version ids or unique prefixes; AFTER defaults to the current version.
+
+    Shows row counts, added and removed columns, and which columns changed value (from the per-column
+    content hashes in each version's metadata; no data is read). Exit code 0 either way.
+    """
+    proj, name = table_project(table)
+    d = proj.diff(name, before, after)
+
+    def text() -> str:
+        lines = [f"{d.ref}: {d.before[:8]} -> {d.after[:8]}"]
+        if d.same_data:
+            lines.append(
+                f"same data ({d.data_sha_after[:8]}); only metadata differs" if d.before != d.after else "same version"
+            )
+        lines.append(
+            f"rows: {d.nrow_before} -> {d.nrow_after}" + ("" if d.nrow_before != d.nrow_after else " (unchanged)")
+        )
+        changed = d.changed_columns
+        if changed:
+            rows = []
+            for c in changed:
+                types = (
+                    c.type_before
+                    if c.type_before == c.type_after
+                    else f"{c.type_before or '-'} -> {c.type_after or '-'}"
+                )
+                rows.append([c.name, c.change, types])
+            lines.append(format_table(rows, ["COLUMN", "CHANGE", "TYPE"]))
+        else:
+            lines.append("columns: no changes")
+        if d.order_changed:
+            lines.append("column order changed")
+        return "\n".join(lines)
+
+    emit(d.to_dict(), text)
+    return 0
+
+
+@click.command()
+@project_options
+def status() -> None:
+    """Show the project: store, tables, clone state and input_files."""
+    proj = any_project()
+    s = proj.status()
+
+    def text() -> str:
+        lines = [f"project {s.project} ({s.role})", f"  store:  {s.store}"]
+        lines.append(f"  tables: {s.tables}" if s.tables is not None else f"  tables: unavailable ({s.store_error})")
+        if proj.repo is not None:
+            lines.append(f"  clone:  {proj.path} on branch {s.branch or '-'}")
+            if s.ahead or s.behind:
+                lines.append(f"  git:    {s.ahead or 0} commit(s) to push, {s.behind or 0} to pull")
+            if s.uncommitted:
+                lines.append(f"  uncommitted: {', '.join(s.uncommitted)}")
+            if s.input_files is not None:
+                f = s.input_files
+                lines.append(
+                    f"  input_files: {f['n_total']} file(s): {f['n_new']} new, {f['n_changed']} changed, "
+                    f"{f['n_unchanged']} unchanged, {f['n_unsupported']} not syncable"
+                )
+        return "\n".join(lines)
+
+    emit(s.to_dict(), text)

@@ -1,0 +1,253 @@
+"""Commands that create or change a project: init, clone, pull, write, sync, validate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..core.names import TableRef
+from ..project.lifecycle import clone_project, init_project
+from ..project.sync import SyncError, SyncResult
+from .common import (
+    TABLE,
+    emit,
+    format_table,
+    json_option,
+    name_arg,
+    parse_storage_options,
+    project_options,
+    short,
+    state,
+    table_project,
+)
+from .common import developer_project as _developer_project
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--project",
+    "-p",
+    "project_name",
+    required=True,
+    help="Project name (a letter, then letters, digits, _ - space ( )).",
+)
+@click.option("--store", required=True, metavar="URL", help="Where the data goes: a directory or s3://bucket/prefix.")
+@click.option(
+    "--remote",
+    required=True,
+    metavar="URL",
+    help="Git remote of the data repo (a URL, or a bare repo path, created if missing).",
+)
+@click.option("--prefix", default=None, help="Prefix inside the store (one bucket can hold several projects).")
+@click.option(
+    "--storage-option",
+    "storage_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Store credentials/settings, repeatable.",
+)
+@click.option("--force", is_flag=True, help="Take over a store namespace that already holds a project.")
+@json_option
+def init(
+    path: Path,
+    project_name: str,
+    store: str,
+    remote: str,
+    prefix: str | None,
+    storage_option: tuple[str, ...],
+    force: bool,
+) -> None:
+    """Create a project: a data repo at PATH and a store namespace.
+
+    The repo is pushed to --remote (a git URL, or a bare repo path, created if missing).
+
+    \b
+    Example:
+      datom init study1 --project STUDY1 --store /data/store --remote /git/study1.git
+    """
+    name = name_arg(project_name)
+    proj = init_project(
+        path,
+        name,
+        store=store,
+        remote=remote,
+        prefix=prefix,
+        storage_options=parse_storage_options(storage_option) or None,
+        force=force,
+    )
+    emit(
+        {
+            "project": proj.name,
+            "path": str(proj.path),
+            "store": proj.location.url(),
+            "remote": proj.repo.remote_url if proj.repo else None,
+        },
+        f"Created project {proj.name} in {proj.path}\n"
+        f"  store:  {proj.location.url()}\n"
+        f"  remote: {proj.repo.remote_url if proj.repo else '-'}\n"
+        f"Put source files in {proj.path}/input_files and run `datom sync` there.",
+    )
+
+
+@click.command()
+@click.argument("remote")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--store", default=None, metavar="URL", help="Use this store instead of the one recorded in the project.")
+@click.option("--prefix", default=None, help="Prefix inside --store.")
+@click.option(
+    "--storage-option",
+    "storage_option",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Store credentials/settings, repeatable.",
+)
+@json_option
+def clone(remote: str, path: Path, store: str | None, prefix: str | None, storage_option: tuple[str, ...]) -> None:
+    """Clone a project's data repo from REMOTE into PATH, to write from it."""
+    proj = clone_project(
+        remote, path, store=store, prefix=prefix, storage_options=parse_storage_options(storage_option) or None
+    )
+    emit(
+        {"project": proj.name, "path": str(proj.path), "store": proj.location.url()},
+        f"Cloned project {proj.name} into {proj.path}\n  store: {proj.location.url()}",
+    )
+
+
+@click.command()
+@project_options
+def pull() -> None:
+    """Fetch and merge the remote into the local clone."""
+    result = _developer_project().pull()
+    emit(
+        {"commits_pulled": result.commits_pulled, "branch": result.branch, "head": result.head},
+        f"Pulled {result.commits_pulled} commit(s); {result.branch} is at {short(result.head) or '-'}",
+    )
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("table", type=TABLE, required=False)
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    metavar="EXT",
+    help="Read FILE as this format (csv, parquet, xlsx, xpt, ...) [default: its extension].",
+)
+@click.option("--message", "-m", default=None, help="Commit message [default: 'Write TABLE from FILE'].")
+@project_options
+def write(file: Path, table: TableRef | None, fmt: str | None, message: str | None) -> None:
+    """Write a file (CSV, parquet, Excel, SAS...) as a table version.
+
+    TABLE defaults to FILE's name without its extension.
+
+    The version is recorded as imported, with the file's SHA-256 (original_file_sha), exactly as
+    `datom sync` would record it. Writing identical content again creates nothing.
+    """
+    st = state()
+    if table is not None:
+        proj, name = table_project(table, developer=True)
+    else:
+        proj, name = _developer_project(), None
+    try:
+        result = proj.write_file(file, name, format=fmt, message=message, progress=st.progress_bars())
+    finally:
+        st.progress_bars().close()
+    verb = {"full": "new version", "metadata_only": "new version (same data, new metadata)", "none": "no change"}
+    emit(
+        {**result.to_dict(), "file": str(file.absolute())},
+        f"{result.ref}: {verb[result.change]} {result.short_version} ({result.nrow} rows x {result.ncol} columns)",
+    )
+
+
+def _sync_text(result: SyncResult) -> str:
+    rows = []
+    for r in result.files:
+        note = r.error or ""
+        if r.result == "planned":
+            note = note or "would write"
+        rows.append([r.file.path.name, r.file.name, r.file.status, r.result, r.change, short(r.version), r.nrow, note])
+    table = format_table(rows, ["FILE", "TABLE", "STATUS", "RESULT", "CHANGE", "VERSION", "ROWS", "NOTE"])
+    counts = result.counts()
+    if result.dry_run:
+        tail = (
+            f"dry run: {counts['planned']} to write, {counts['skipped']} unchanged, {counts['error']} error(s); "
+            "nothing written"
+        )
+    else:
+        tail = f"{len(result.written)} written, {counts['skipped']} unchanged, {counts['error']} error(s)"
+    if not result.files:
+        return f"no files matching {result.plan.pattern!r} in {result.plan.directory}"
+    return f"{table}\n{tail}"
+
+
+@click.command()
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--pattern", default="*", show_default=True, help="Only files whose name matches this glob.")
+@click.option("--dry-run", is_flag=True, help="Read and classify the files, print the plan, write nothing.")
+@click.option(
+    "--continue-on-error/--stop-on-error",
+    default=True,
+    show_default=True,
+    help="On a bad file: record it and go on, or stop (problems found before writing stop before anything is written).",
+)
+@project_options
+def sync(folder: Path | None, pattern: str, dry_run: bool, continue_on_error: bool) -> int:
+    """Sync a folder of files into table versions.
+
+    FOLDER defaults to the clone's input_files (it must be flat).
+
+    Each file becomes the table named like the file without its extension (dm.csv -> dm). Unchanged
+    files (same SHA-256 as recorded) are skipped; a changed file with the same data gives a
+    metadata-only version. Supported: csv tsv txt psv parquet xlsx xls sas7bdat xpt sav zsav por dta.
+    Exit code 1 when any file failed.
+    """
+    st = state()
+    proj = _developer_project()
+    try:
+        result = proj.sync(
+            folder, pattern, continue_on_error=continue_on_error, dry_run=dry_run, progress=st.progress_bars()
+        )
+    except SyncError as exc:
+        st.progress_bars().close()
+        if exc.result is not None and not st.json:
+            click.echo(_sync_text(exc.result))
+        raise
+    finally:
+        st.progress_bars().close()
+    emit(result.to_dict(), lambda: _sync_text(result))
+    return 0 if result.ok else 1
+
+
+@click.command()
+@click.option("--fix", is_flag=True, help="Rewrite the store's metadata mirror where it differs from git.")
+@project_options
+def validate(fix: bool) -> int:
+    """Check (and --fix) the store's metadata against git.
+
+    Exit code 1 when they disagree (after fixing, when --fix is given).
+    """
+    report = _developer_project().validate(repair=fix)
+
+    def text() -> str:
+        rows = [[t.table, "ok" if t.ok else "PROBLEM", ", ".join(t.problems)] for t in report.tables]
+        lines = [format_table(rows, ["TABLE", "STATE", "PROBLEMS"])] if rows else ["no tables"]
+        if not report.manifest_in_store:
+            lines.append("manifest missing from the store")
+        elif not report.manifest_current:
+            lines.append("store manifest is stale")
+        if report.repaired:
+            lines.append("repaired: " + ", ".join(report.repaired))
+        for item in report.unrepairable:
+            lines.append(f"cannot repair: {item}")
+        lines.append(
+            "valid: git and store agree"
+            if report.valid
+            else "NOT valid" + ("" if fix else " (run `datom validate --fix`)")
+        )
+        return "\n".join(lines)
+
+    emit(report.to_dict(), text)
+    return 0 if report.valid else 1
