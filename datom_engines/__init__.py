@@ -24,13 +24,27 @@ from .errors import (
     InvalidArgumentError,
     InvalidNameError,
     NotFoundError,
+    ProjectMovedWarning,
     ReadOnlyError,
+    StoreAccessDeniedError,
     StoreError,
     StoreUnreachableError,
     UnsupportedDataError,
     VersionNotFoundError,
 )
 from .gitrepo import GitCredentials
+from .project.bundle import BundleInfo, export_bundle, import_bundle
+from .project.governance import (
+    Governance,
+    MigrationResult,
+    RegisteredProject,
+    init_governance,
+    list_projects,
+    migrate_project,
+    open_governance,
+    register_project,
+    use_governance,
+)
 from .project.lifecycle import clone_project, connect, init_project, open_project
 from .project.project import Project
 from .project.registry import register, registered, unregister
@@ -42,6 +56,7 @@ from .project.results import (
     ValidationReport,
     WriteResult,
 )
+from .storage.cache import CacheInfo, cache_info, clear_cache, configure_cache
 from .storage.location import StoreLocation
 
 init = init_project
@@ -49,20 +64,27 @@ clone = clone_project
 
 __all__ = [
     "AmbiguousVersionError",
+    "BundleInfo",
+    "CacheInfo",
     "ConflictError",
     "Cv1Digest",
     "DatomError",
     "GitCredentials",
     "GitError",
+    "Governance",
     "IntegrityError",
     "InvalidArgumentError",
     "InvalidNameError",
+    "MigrationResult",
     "NotFoundError",
     "Project",
+    "ProjectMovedWarning",
     "ProjectStatus",
     "PullResult",
     "ReadOnlyError",
+    "RegisteredProject",
     "ResolvedVersion",
+    "StoreAccessDeniedError",
     "StoreError",
     "StoreLocation",
     "StoreUnreachableError",
@@ -75,22 +97,33 @@ __all__ = [
     "VersionNotFoundError",
     "WriteResult",
     "__version__",
+    "cache_info",
+    "clear_cache",
     "clone",
     "clone_project",
     "column_hashes",
+    "configure_cache",
     "connect",
     "data_sha",
+    "export_bundle",
     "history",
+    "import_bundle",
     "init",
+    "init_governance",
     "init_project",
+    "list_projects",
     "metadata_sha",
+    "migrate_project",
+    "open_governance",
     "open_project",
     "project",
     "read",
     "register",
+    "register_project",
     "registered",
     "resolve",
     "tables",
     "unregister",
+    "use_governance",
     "write",
 ]
