@@ -226,3 +226,24 @@ def test_malformed_ref_json_is_reported(tmp_path: Path) -> None:
         listed = dt.list_projects()
     assert [p.name for p in listed] == ["GONE"]
     assert any("BAD" in str(w.message) for w in caught)
+
+
+def test_replace_data_storage_keeps_everything_else() -> None:
+    from datom_engines.core.metadata import project_yaml_text, replace_data_storage
+
+    text = project_yaml_text(project_name="P", created_date="2026-01-15", datom_version="0.1.1",
+                             storage={"type": "local", "root": "/data/p", "prefix": None},
+                             remote_url="https://git.example.org/p.git")  # fmt: skip
+    new = replace_data_storage(text, {"type": "s3", "root": "eu-bucket", "prefix": "p/", "region": "eu-west-1"})
+    before, after = text.splitlines(), new.splitlines()
+    assert [line for line in after if not line.startswith("    ") or "remote_url" in line] == [
+        line for line in before if not line.startswith("    ") or "remote_url" in line
+    ]
+    assert parse_project_yaml(new)["storage"]["data"] == {
+        "type": "s3",
+        "root": "eu-bucket",
+        "prefix": "p/",
+        "region": "eu-west-1",
+    }
+    with pytest.raises(dt.InvalidArgumentError, match="no storage.data block"):
+        replace_data_storage("project_name: P\nstorage: {}\n", {"type": "local", "root": "/x"})

@@ -175,7 +175,9 @@ class Governance:
             raise StoreError(f"{self.where(name)} does not hold a JSON object", hint="repair the governance record")
         return value
 
-    def locate(self, name: str, storage_options: Mapping[str, Any] | None = None) -> StoreLocation | None:
+    def locate(
+        self, name: str, storage_options: Mapping[str, Any] | None = None, *, warn: bool = True
+    ) -> StoreLocation | None:
         """Where ``name``'s data lives now (None if not registered); warns when it has moved."""
         raw = self.read_ref(name)
         if raw is None:
@@ -189,7 +191,7 @@ class Governance:
             ) from None
         options = storage_options if storage_options is not None else self.storage_options
         location = record_location(current, default_protocol=self.location.protocol, storage_options=options)
-        if previous:
+        if previous and warn:
             old = previous[0]
             sunset = old.get("sunset_at") or old.get("sunset_date") or old.get("until") or "unknown"
             warnings.warn(
@@ -348,7 +350,7 @@ class Governance:
     ) -> MigrationResult:
         """Move ``name``'s data to ``to``: copy, verify, update project.yaml and ref.json (see module doc)."""
         validate_name(name, "project name")
-        src_location = self.locate(name)
+        src_location = self.locate(name, warn=False)
         if src_location is None:
             raise NotFoundError(
                 f"project {name!r} is not registered in the governance store {self.location.store_url}",
