@@ -247,3 +247,35 @@ def test_replace_data_storage_keeps_everything_else() -> None:
     }
     with pytest.raises(dt.InvalidArgumentError, match="no storage.data block"):
         replace_data_storage("project_name: P\nstorage: {}\n", {"type": "local", "root": "/x"})
+
+
+def test_concurrent_registrations_from_two_governance_clones(tmp_path: Path) -> None:
+    """Two companions register projects at the same time through their own clones: none is lost."""
+    import threading
+
+    from datom_engines.gitrepo import GitRepo
+    from datom_engines.storage.objectstore import ObjectStore
+
+    first = dt.init_governance(tmp_path / "gov-store", path=tmp_path / "g0", remote=str(tmp_path / "gov.git"))
+    second = dt.open_governance(tmp_path / "gov-store", repo=GitRepo.clone(str(tmp_path / "gov.git"), tmp_path / "g1"))
+    errors: list[BaseException] = []
+
+    def register(gov: dt.Governance, side: int) -> None:
+        try:
+            for i in range(4):
+                name = f"P{side}{i}"
+                handle = dt.Project(name, ObjectStore(dt.StoreLocation.parse(tmp_path / "stores" / name)))
+                dt.register_project(handle, governance=gov)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=register, args=(g, i)) for i, g in enumerate((first, second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    names = [f"P{side}{i}" for side in range(2) for i in range(4)]
+    assert [p.name for p in dt.list_projects(dt.Governance(first.location))] == sorted(names)
+    log = git_log(tmp_path / "gov.git")
+    assert sorted(m for m in log if m.startswith("Register")) == sorted(f"Register project {n}" for n in names)

@@ -254,18 +254,14 @@ class Governance:
         repo = self.repo
         if repo is None:
             return None
-        for attempt in range(MAX_PUSH_ATTEMPTS):
-            base = align_with_remote(repo)
+
+        def make(base: str | None) -> str | None:
             head = base
             for message, files in build(base):
                 head = repo.commit_files(head, files, message, author=repo.identity())
-            if head == base:
-                return base
-            if repo.push(head, expected_remote=base):  # type: ignore[arg-type]
-                repo.advance(head)  # type: ignore[arg-type]
-                return head
-            time.sleep(random.uniform(0.005, 0.05) * min(attempt + 1, 8))
-        raise ConflictError(f"could not push to the governance repo {repo.remote_url}: other writers kept pushing")
+            return head
+
+        return push_with_retry(repo, make, "the governance repo")
 
     def _mirror(self, paths: list[str], commit: str | None, files: Mapping[str, Any]) -> None:
         """Mirror governance files to the store: from the pushed commit when there is a repo."""
@@ -451,21 +447,33 @@ def set_data_store(project: Project, location: StoreLocation, *, message: str | 
     if repo is None:
         raise InvalidArgumentError(f"project {project.name!r} has no git clone to update project.yaml in")
     storage = location.to_project_yaml()
-    for attempt in range(MAX_PUSH_ATTEMPTS):
-        base = align_with_remote(repo)
+
+    def make(base: str | None) -> str | None:
         text = repo.read_file(base, keys.PROJECT_YAML_PATH) if base else None
         if text is None:
             raise NotFoundError(f"{repo.path} has no {keys.PROJECT_YAML_PATH}")
         new = replace_data_storage(text, storage).encode("utf-8")
-        commit = repo.commit_files(
-            base, {keys.PROJECT_YAML_PATH: new}, message or f"Update data store: {project.name}", author=repo.identity()
-        )
-        if commit == base or repo.push(commit, expected_remote=base):
-            repo.advance(commit)
-            project.store = ObjectStore(location)
-            return commit
+        message_ = message or f"Update data store: {project.name}"
+        return repo.commit_files(base, {keys.PROJECT_YAML_PATH: new}, message_, author=repo.identity())
+
+    commit = push_with_retry(repo, make, f"the data repo of {project.name!r}")
+    project.store = ObjectStore(location)
+    return commit  # type: ignore[return-value]
+
+
+def push_with_retry(repo: GitRepo, make: Callable[[str | None], str | None], what: str) -> str | None:
+    """Build a commit on the remote head with ``make(base)`` and push it; rebuild and retry when the push
+    loses a race (git is the only coordination). Returns the pushed head (``base`` when nothing changed)."""
+    for attempt in range(MAX_PUSH_ATTEMPTS):
+        base = align_with_remote(repo)
+        head = make(base)
+        if head == base:
+            return base
+        if repo.push(head, expected_remote=base):  # type: ignore[arg-type]
+            repo.advance(head)  # type: ignore[arg-type]
+            return head
         time.sleep(random.uniform(0.005, 0.05) * min(attempt + 1, 8))
-    raise ConflictError(f"could not push the project.yaml change of {project.name!r}: other writers kept pushing")
+    raise ConflictError(f"could not push to {what} ({repo.remote_url}): other writers kept pushing first")
 
 
 # ----- creating and choosing a governance -------------------------------------------------------

@@ -149,14 +149,7 @@ class ObjectStore:
         path = self.location.fs_path(key)
         with self._errors("write", key):
             if self.location.is_local:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                tmp = self._local_tmp(path)
-                try:
-                    with open(tmp, "wb") as fh:
-                        fh.write(data)
-                    os.replace(tmp, path)
-                finally:
-                    _unlink_quiet(tmp)
+                self._local_write(path, lambda fh: fh.write(data))
             elif self.location.protocol == "s3" and content_type:
                 self.fs.pipe_file(path, data, ContentType=content_type)
             else:
@@ -207,17 +200,7 @@ class ObjectStore:
         path = self.location.fs_path(key)
         with self._errors("upload", key):
             if self.location.is_local:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                tmp = self._local_tmp(path)
-                try:
-                    with open(local_path, "rb") as fin, open(tmp, "wb") as fout:
-                        while chunk := fin.read(16 * 2**20):
-                            fout.write(chunk)
-                            if progress:
-                                progress(len(chunk))
-                    os.replace(tmp, path)
-                finally:
-                    _unlink_quiet(tmp)
+                self._local_write(path, lambda fh: _copy_file(local_path, fh, progress))
             elif self.location.protocol == "s3":
                 self.fs.put_file(local_path, path, callback=_FsspecCallback(progress), chunksize=self.upload_chunksize)
             else:
@@ -278,11 +261,8 @@ class ObjectStore:
                 raise
             tmp = self._local_tmp(dest)
             try:
-                with open(src, "rb") as fin, open(tmp, "wb") as fout:
-                    while chunk := fin.read(16 * 2**20):
-                        fout.write(chunk)
-                        if progress:
-                            progress(len(chunk))
+                with open(tmp, "wb") as fout:
+                    _copy_file(src, fout, progress)
                 try:
                     os.link(tmp, dest)
                 except FileExistsError:
@@ -293,6 +273,17 @@ class ObjectStore:
         if progress:
             progress(size)
         return True
+
+    def _local_write(self, path: str, fill: Callable[[IO[bytes]], object]) -> None:
+        """Write a local file atomically: ``fill`` writes a temporary sibling, which is renamed into place."""
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = self._local_tmp(path)
+        try:
+            with open(tmp, "wb") as fh:
+                fill(fh)
+            os.replace(tmp, path)
+        finally:
+            _unlink_quiet(tmp)
 
     @staticmethod
     def _local_tmp(path: str) -> str:
@@ -396,6 +387,14 @@ class _FsspecCallback(fsspec.callbacks.Callback):
     def relative_update(self, inc: int = 1) -> None:
         if self._progress and inc:
             self._progress(inc)
+
+
+def _copy_file(src: str, out: IO[bytes], progress: ProgressCallback | None) -> None:
+    with open(src, "rb") as fin:
+        while chunk := fin.read(16 * 2**20):
+            out.write(chunk)
+            if progress:
+                progress(len(chunk))
 
 
 def _unlink_quiet(path: str) -> None:
