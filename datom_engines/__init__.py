@@ -25,7 +25,9 @@ from .errors import (
     InvalidArgumentError,
     InvalidNameError,
     NotFoundError,
+    ProjectMovedWarning,
     ReadOnlyError,
+    StoreAccessDeniedError,
     StoreError,
     StoreUnreachableError,
     UnsupportedDataError,
@@ -33,7 +35,19 @@ from .errors import (
 )
 from .gitrepo import GitCredentials
 from .polars import read_datom, scan_datom
+from .project.bundle import BundleInfo, export_bundle, import_bundle
 from .project.diff import ColumnDiff, VersionDiff
+from .project.governance import (
+    Governance,
+    MigrationResult,
+    RegisteredProject,
+    init_governance,
+    list_projects,
+    migrate_project,
+    open_governance,
+    register_project,
+    use_governance,
+)
 from .project.lifecycle import clone_project, connect, init_project, open_project
 from .project.project import Project
 from .project.registry import register, registered, unregister
@@ -46,6 +60,7 @@ from .project.results import (
     WriteResult,
 )
 from .project.sync import FileResult, InputFile, SyncError, SyncPlan, SyncResult
+from .storage.cache import CacheInfo, cache_info, clear_cache, configure_cache
 from .storage.location import StoreLocation
 
 init = init_project
@@ -53,6 +68,8 @@ clone = clone_project
 
 __all__ = [
     "AmbiguousVersionError",
+    "BundleInfo",
+    "CacheInfo",
     "ColumnDiff",
     "ConflictError",
     "Cv1Digest",
@@ -60,16 +77,21 @@ __all__ = [
     "FileResult",
     "GitCredentials",
     "GitError",
+    "Governance",
     "InputFile",
     "IntegrityError",
     "InvalidArgumentError",
     "InvalidNameError",
+    "MigrationResult",
     "NotFoundError",
     "Project",
+    "ProjectMovedWarning",
     "ProjectStatus",
     "PullResult",
     "ReadOnlyError",
+    "RegisteredProject",
     "ResolvedVersion",
+    "StoreAccessDeniedError",
     "StoreError",
     "StoreLocation",
     "StoreUnreachableError",
@@ -86,24 +108,35 @@ __all__ = [
     "VersionNotFoundError",
     "WriteResult",
     "__version__",
+    "cache_info",
+    "clear_cache",
     "clone",
     "clone_project",
     "column_hashes",
+    "configure_cache",
     "connect",
     "data_sha",
+    "export_bundle",
     "history",
+    "import_bundle",
     "init",
+    "init_governance",
     "init_project",
+    "list_projects",
     "metadata_sha",
+    "migrate_project",
+    "open_governance",
     "open_project",
     "project",
     "read",
     "read_datom",
     "register",
+    "register_project",
     "registered",
     "resolve",
     "scan_datom",
     "tables",
     "unregister",
+    "use_governance",
     "write",
 ]

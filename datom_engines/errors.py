@@ -81,6 +81,16 @@ class StoreUnreachableError(StoreError):
     """The object store is missing, offline or refuses the credentials."""
 
 
+class StoreAccessDeniedError(StoreUnreachableError):
+    """The object store answered 403: wrong credentials, missing permission, or (S3 without
+    ``s3:ListBucket``) an object that does not exist."""
+
+    default_hint = (
+        "check aws_access_key_id / aws_secret_access_key in storage_options and that they grant "
+        "s3:GetObject (readers) and s3:PutObject (writers) on the bucket"
+    )
+
+
 class GitError(DatomError):
     """A git operation (clone, fetch, push) failed."""
 
@@ -93,6 +103,10 @@ class ReadOnlyError(DatomError, PermissionError):
     default_hint = "writes need a git clone: use datom_engines.clone(remote_url, path) and write through it"
 
 
+class ProjectMovedWarning(UserWarning):
+    """A project's data was migrated: ``ref.json`` lists a previous location that will be retired."""
+
+
 __all__ = [
     "AmbiguousVersionError",
     "ConflictError",
@@ -102,7 +116,9 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidNameError",
     "NotFoundError",
+    "ProjectMovedWarning",
     "ReadOnlyError",
+    "StoreAccessDeniedError",
     "StoreError",
     "StoreUnreachableError",
     "UnsupportedDataError",

@@ -145,10 +145,26 @@ def local_store(make_store: Callable[[str], StoreSpec]) -> StoreSpec:
 
 
 @pytest.fixture(autouse=True)
-def _clean_registry() -> Iterator[None]:
-    """Each test starts with no projects registered in the process."""
-    from datom_engines.project import registry
+def read_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test gets its own empty read cache (never the user's ~/.cache)."""
+    from datom_engines.storage import cache
 
+    path = tmp_path / "read-cache"
+    monkeypatch.setenv(cache.ENV_DIR, str(path))
+    monkeypatch.delenv(cache.ENV_MAX_BYTES, raising=False)
+    cache.reset_cache_configuration()
+    yield path
+    cache.reset_cache_configuration()
+
+
+@pytest.fixture(autouse=True)
+def _clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts with no projects registered in the process and no governance store in use."""
+    from datom_engines.project import governance, registry
+
+    monkeypatch.delenv(governance.ENV_GOVERNANCE, raising=False)
     yield
     for name in registry.registered():
         registry.unregister(name)
+    governance.use_governance(None)
+    governance._env_cache.clear()

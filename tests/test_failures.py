@@ -31,7 +31,7 @@ def _run_child(target, *args) -> int:  # type: ignore[no-untyped-def]
 
 
 def _setup(tmp_path: Path, store: StoreSpec, remote: str) -> tuple[dt.Project, dt.WriteResult, Path]:
-    proj = dt.init(tmp_path / "clone", "CRASH", store=store.url, remote=remote)
+    proj = dt.init(tmp_path / "clone", "CRASH", store=store.url, remote=remote, storage_options=store.storage_options)
     v1 = proj.write(_frame(0.0), "lb")
     data = tmp_path / "v2.parquet"
     _frame(1.0).write_parquet(data)
@@ -86,8 +86,8 @@ def test_crash_between_upload_and_push_loses_nothing(tmp_path: Path, local_store
     assert proj.validate().valid
 
 
-def test_missing_parquet_is_reported_and_rewritten(tmp_path: Path, local_store: StoreSpec, bare_remote: str) -> None:
-    proj, v1, _ = _setup(tmp_path, local_store, bare_remote)
+def test_missing_parquet_is_reported_and_rewritten(tmp_path: Path, store: StoreSpec, bare_remote: str) -> None:
+    proj, v1, _ = _setup(tmp_path, store, bare_remote)
     proj.store.delete(keys.parquet_key("lb", v1.data_sha))
     with pytest.raises(dt.NotFoundError, match="missing"):
         proj.read("lb")
@@ -110,8 +110,8 @@ def test_unreachable_local_store(tmp_path: Path, local_store: StoreSpec, bare_re
         dt.connect(local_store.url)
 
 
-def test_corrupt_metadata_mirror_gives_clear_error(tmp_path: Path, local_store: StoreSpec, bare_remote: str) -> None:
-    proj, _, _ = _setup(tmp_path, local_store, bare_remote)
+def test_corrupt_metadata_mirror_gives_clear_error(tmp_path: Path, store: StoreSpec, bare_remote: str) -> None:
+    proj, _, _ = _setup(tmp_path, store, bare_remote)
     proj.store.put_bytes(keys.metadata_key("lb"), b"{not json")
     with pytest.raises(dt.StoreError, match="failed to parse JSON.*metadata.json"):
         proj.read("lb")

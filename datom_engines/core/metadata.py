@@ -41,6 +41,7 @@ __all__ = [
     "project_yaml_text",
     "readme_text",
     "ref_json",
+    "replace_data_storage",
     "update_manifest",
     "utc_timestamp",
     "validate_custom",
@@ -758,6 +759,33 @@ def project_yaml_text(
         f"renv: {_yaml_scalar(False)}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def replace_data_storage(text: str | bytes, storage: Mapping[str, Any]) -> str:
+    """``project.yaml`` text with only its ``storage.data`` block replaced (R's ``datom_repo_set_data_store``).
+
+    Every other line is kept as it was. Raises :class:`InvalidArgumentError` when the file has no
+    ``storage:`` mapping with a ``data:`` block in the layout datom writes.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8-sig")
+    lines = text.splitlines()
+    block = [f"    {key}: {_yaml_scalar(value)}" for key, value in _storage_block(storage)]
+    try:
+        top = lines.index("storage:")
+        data = next(i for i in range(top + 1, len(lines)) if lines[i].rstrip() == "  data:")
+    except (ValueError, StopIteration):
+        raise InvalidArgumentError(
+            "project.yaml has no storage.data block to update",
+            hint="restore .datom/project.yaml from git history, or write the storage.data block by hand",
+        ) from None
+    if any(not line.startswith("  ") for line in lines[top + 1 : data]):
+        raise InvalidArgumentError("project.yaml has no storage.data block to update")
+    end = data + 1
+    while end < len(lines) and (lines[end].startswith("    ") or not lines[end].strip()):
+        end += 1
+    out = [*lines[: data + 1], *block, *lines[end:]]
+    return "\n".join(out) + "\n"
 
 
 def _plain_yaml(value: Any) -> Any:

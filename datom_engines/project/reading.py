@@ -16,8 +16,9 @@ from ..core.metadata import metadata_sha, parse_timestamp
 from ..core.names import TableRef, check_hex_sha, validate_name
 from ..core.values import TableInfo, Version
 from ..core.versions import select_version
-from ..errors import DatomError, NotFoundError, StoreError, VersionNotFoundError
+from ..errors import DatomError, NotFoundError, StoreAccessDeniedError, StoreError, VersionNotFoundError
 from ..progress import Progress, stage
+from ..storage.cache import active_cache
 from ..storage.integrity import check_integrity, download_verified, sha256_file
 from ..storage.objectstore import ObjectStore
 from .results import ResolvedVersion
@@ -149,34 +150,70 @@ def resolve(
     )
 
 
+def _missing_object(resolved: ResolvedVersion, what: str) -> NotFoundError:
+    return NotFoundError(
+        f"the parquet object of {what} is missing from the store ({resolved.url})",
+        hint="a writer holding the data can rewrite it; validate() lists missing objects",
+    )
+
+
 def fetch_parquet(
     store: ObjectStore,
     resolved: ResolvedVersion,
     dest_dir: str | None = None,
     progress: Progress | None = None,
+    *,
+    use_cache: bool = True,
 ) -> tuple[str, bool]:
     """A local, verified copy of a version's parquet: ``(path, is_temporary)``.
 
-    Local stores are verified in place; remote objects are downloaded and verified before the file
-    appears. Raises :class:`IntegrityError` on a hash mismatch (nothing is parsed).
+    Local stores are verified in place. Remote objects come from the read cache when it holds a copy
+    whose bytes still hash right, else they are downloaded and verified before the file appears (into
+    the cache when one is active and ``dest_dir`` is not given). Raises :class:`IntegrityError` on a
+    hash mismatch (nothing is parsed). A path that is not temporary must not be modified or deleted.
     """
     what = f"{resolved.ref}@{resolved.version[:8]}"
-    if not store.exists(resolved.key):
-        raise NotFoundError(
-            f"the parquet object of {what} is missing from the store ({resolved.url})",
-            hint="a writer holding the data can rewrite it; validate() lists missing objects",
-        )
     if store.location.is_local:
         path = store.location.fs_path(resolved.key)
+        if not os.path.isfile(path):
+            store.check_reachable()
+            raise _missing_object(resolved, what)
         if resolved.parquet_sha:
             with stage(progress, "verify", os.path.getsize(path)) as on_bytes:
                 actual = sha256_file(path, on_bytes)
             check_integrity(actual, resolved.parquet_sha, resolved.accepted_parquet_shas, what=what, url=path)
         return path, False
+    cache = active_cache() if use_cache and dest_dir is None and store.location.protocol != "memory" else None
+    if cache is not None:
+        with stage(progress, "verify", None) as on_bytes:
+            hit = cache.lookup(resolved.parquet_sha, resolved.data_sha, resolved.accepted_parquet_shas, on_bytes)
+        if hit is not None:
+            return hit, False
+    try:
+        size = store.size(resolved.key)
+    except StoreAccessDeniedError:
+        size = None  # maybe only s3:ListBucket is missing (section 8 item 25): the GET decides
+    else:
+        if size is None:
+            raise _missing_object(resolved, what)
+    if cache is not None:
+        with stage(progress, "download", size) as on_bytes:
+            cached = cache.fetch(
+                store,
+                resolved.key,
+                parquet_sha=resolved.parquet_sha,
+                data_sha=resolved.data_sha,
+                accepted=resolved.accepted_parquet_shas,
+                size=size,
+                what=what,
+                progress=on_bytes,
+            )
+        if cached is not None:
+            return cached, False
     tmpdir = dest_dir or tempfile.mkdtemp(prefix="datom-read-")
     dest = os.path.join(tmpdir, f"{resolved.data_sha}.parquet")
     try:
-        with stage(progress, "download", store.size(resolved.key)) as on_bytes:
+        with stage(progress, "download", size) as on_bytes:
             download_verified(
                 store,
                 resolved.key,
@@ -186,6 +223,10 @@ def fetch_parquet(
                 what=what,
                 progress=on_bytes,
             )
+    except NotFoundError:
+        if dest_dir is None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        raise _missing_object(resolved, what) from None
     except BaseException:
         if dest_dir is None:
             shutil.rmtree(tmpdir, ignore_errors=True)
@@ -200,10 +241,19 @@ def read_arrow(
     columns: list[str] | None = None,
     progress: Progress | None = None,
 ) -> pa.Table:
-    """Read a resolved version into an Arrow table, verifying ``parquet_sha`` before parsing."""
-    path, temporary = fetch_parquet(store, resolved, progress=progress)
-    try:
-        return pq.read_table(path, columns=columns, memory_map=not temporary)
-    finally:
-        if temporary:
-            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+    """Read a resolved version into an Arrow table, verifying ``parquet_sha`` before parsing.
+
+    Remote objects go through the read cache (see :mod:`datom_engines.storage.cache`): a second read
+    of the same version downloads nothing.
+    """
+    for attempt in range(2):
+        path, temporary = fetch_parquet(store, resolved, progress=progress)
+        try:
+            return pq.read_table(path, columns=columns, memory_map=not temporary)
+        except FileNotFoundError:
+            if temporary or attempt:  # a cached copy evicted by another process in between: fetch again
+                raise
+        finally:
+            if temporary:
+                shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+    raise AssertionError("unreachable")

@@ -1,8 +1,9 @@
 """Which project a name like ``"STUDY1"`` means in this process.
 
 Resolution order: projects opened or registered in this process; then the resolvers added with
-:func:`add_resolver` (the governance store adds one); else a :class:`NotFoundError` that lists where
-it looked.
+:func:`add_resolver`; then the governance store (:func:`~datom_engines.use_governance` or the
+``DATOM_GOVERNANCE`` environment variable), whose ``projects/<name>/ref.json`` says where the data
+lives; else a :class:`NotFoundError` that lists where it looked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from .project import Project
 
 Resolver = Callable[[str, Mapping[str, Any] | None], "Project | None"]
-"""``(project_name, storage_options) -> Project | None``; ``describe()`` of the resolver says where it looks."""
+"""``(project_name, storage_options) -> Project | None``; its label (``{name}`` is filled in) says where it looks."""
 
 _lock = threading.RLock()
 _projects: dict[str, Project] = {}
@@ -36,6 +37,12 @@ def unregister(name: str) -> None:
     """Forget a project registered in this process."""
     with _lock:
         _projects.pop(name, None)
+
+
+def lookup(name: str) -> Project | None:
+    """The project registered in this process under ``name``, or None."""
+    with _lock:
+        return _projects.get(name)
 
 
 def registered() -> list[str]:
@@ -69,12 +76,16 @@ def resolve_project(name: str, storage_options: Mapping[str, Any] | None = None)
         found = resolver(name, storage_options)
         if found is not None:
             return register(found)
+    from .governance import resolve_through_governance  # same layer; imported late (it imports this module)
+
+    found, governance_where = resolve_through_governance(name, storage_options)
+    if found is not None:
+        return register(found)
     looked = ["projects opened in this process (" + (", ".join(registered()) or "none") + ")"]
-    looked += [label for label, _ in resolvers]
-    if not resolvers:
-        looked.append("no governance store (set DATOM_GOVERNANCE or call use_governance())")
+    looked += [label.replace("{name}", name) for label, _ in resolvers]
+    looked.append(governance_where)
     raise NotFoundError(
         f"unknown project {name!r}; looked in: " + "; ".join(looked),
         hint="open it first (datom_engines.open_project(path), clone(...) or connect(store)), "
-        "or register it in a governance store",
+        "or register it in the governance store (register_project)",
     )

@@ -30,7 +30,7 @@ from ..core.metadata import (
 )
 from ..core.names import TableRef, validate_name
 from ..core.values import ChangeKind
-from ..errors import ConflictError, InvalidArgumentError, ReadOnlyError
+from ..errors import ConflictError, InvalidArgumentError, ReadOnlyError, StoreAccessDeniedError
 from ..gitrepo import GitRepo
 from ..progress import Progress, stage
 from ..storage.integrity import sha256_object
@@ -122,15 +122,24 @@ def ensure_parquet(
     exists with no recorded hash, the stored bytes are hashed so the pin always matches the store.
     """
     key = keys.parquet_key(table, prepared.digest.data_sha)
-    size = store.size(key)
+    try:
+        size = store.size(key)
+    except StoreAccessDeniedError:
+        # S3 answers 403 to a HEAD of a missing object when the credentials lack s3:ListBucket (reference
+        # section 8 item 25): the conditional PUT below decides instead (a 412 means the object exists)
+        size = None
     if size is not None:
         return (recorded or sha256_object(store, key)), size, False
     with stage(progress, "upload", prepared.size) as on_bytes:
         created = store.put_file_if_absent(key, prepared.path, progress=on_bytes)
     if created:
         return prepared.parquet_sha, prepared.size, True
-    size = store.size(key) or prepared.size
-    return sha256_object(store, key), size, False
+    actual = sha256_object(store, key)
+    try:
+        size = store.size(key) or prepared.size
+    except StoreAccessDeniedError:
+        size = prepared.size
+    return actual, size, False
 
 
 def write_table(

@@ -203,6 +203,13 @@ class StoreLocation:
         path = self.fs_path(key)
         return path if self.is_local else f"{self.protocol}://{path}"
 
+    @property
+    def store_url(self) -> str:
+        """The URL to pass back to :meth:`parse`: ``protocol://root/prefix`` (a directory for local stores)."""
+        if self.is_local:
+            return self.root
+        return f"{self.protocol}://{self.root}" + (f"/{self.prefix}" if self.prefix else "")
+
     def __str__(self) -> str:
         return self.url()
 
@@ -252,6 +259,10 @@ def fsspec_options(
         client_kwargs["region_name"] = reg
     if client_kwargs:
         out["client_kwargs"] = client_kwargs
+    # no read-ahead cache (DuckDB over fsspec fetched 25x the bytes with it) and no listing cache
+    # (existence must reflect the store now, not an earlier listing)
+    out.setdefault("default_cache_type", "none")
+    out.setdefault("use_listings_cache", False)
     config = dict(out.get("config_kwargs") or {})
     config.setdefault("connect_timeout", 10)
     config.setdefault("read_timeout", 60)

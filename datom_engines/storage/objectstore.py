@@ -22,7 +22,7 @@ from typing import IO, Any
 import fsspec
 
 from ..core import jsonfmt
-from ..errors import NotFoundError, StoreError, StoreUnreachableError
+from ..errors import NotFoundError, StoreAccessDeniedError, StoreError, StoreUnreachableError
 from .location import StoreLocation
 
 ProgressCallback = Callable[[int], None]
@@ -33,6 +33,9 @@ _memory_lock = threading.Lock()
 
 class ObjectStore:
     """Keys under one datom namespace (``{root}/{prefix}/datom/``) on any fsspec filesystem."""
+
+    #: Part size of multipart uploads to S3 (None: s3fs's 50 MiB). Files under two parts go in one PUT.
+    upload_chunksize: int | None = None
 
     def __init__(self, location: StoreLocation) -> None:
         self.location = location
@@ -56,20 +59,25 @@ class ObjectStore:
 
     # ----- reading -----------------------------------------------------------------------------
     def exists(self, key: str) -> bool:
-        """True if the object exists (a 404 means absent; other errors raise)."""
-        path = self.location.fs_path(key)
-        with self._errors("check", key):
-            if self.location.is_local:
-                return os.path.isfile(path)
-            return bool(self.fs.exists(path))
+        """True if the object exists (a 404 means absent; a 403 raises :class:`StoreAccessDeniedError`)."""
+        return self.size(key) is not None
 
     def size(self, key: str) -> int | None:
-        """Byte size of an object, or None if it does not exist."""
+        """Byte size of an object, or None if it does not exist.
+
+        On S3 this is one ``HeadObject``: a 404 means absent. A 403 raises
+        :class:`StoreAccessDeniedError`, because S3 answers 403 both for refused credentials and for a
+        missing object when the credentials lack ``s3:ListBucket`` (reference section 8 item 25):
+        callers that can proceed without knowing (put-if-absent) catch it.
+        """
         path = self.location.fs_path(key)
         with self._errors("stat", key):
             try:
                 if self.location.is_local:
                     return os.path.getsize(path)
+                if self.location.protocol == "s3":
+                    bucket, inner, _ = self.fs.split_path(path)
+                    return int(self.fs.call_s3("head_object", Bucket=bucket, Key=inner)["ContentLength"])
                 return int(self.fs.size(path))
             except FileNotFoundError:
                 return None
@@ -81,6 +89,8 @@ class ObjectStore:
             if self.location.is_local:
                 with open(path, "rb") as fh:
                     return fh.read()
+            if self.location.protocol == "s3":  # one GET, no HEAD/list probe first
+                return bytes(self.fs.cat_file(path, max_concurrency=1))
             return bytes(self.fs.cat_file(path))
 
     @contextlib.contextmanager
@@ -139,14 +149,7 @@ class ObjectStore:
         path = self.location.fs_path(key)
         with self._errors("write", key):
             if self.location.is_local:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                tmp = self._local_tmp(path)
-                try:
-                    with open(tmp, "wb") as fh:
-                        fh.write(data)
-                    os.replace(tmp, path)
-                finally:
-                    _unlink_quiet(tmp)
+                self._local_write(path, lambda fh: fh.write(data))
             elif self.location.protocol == "s3" and content_type:
                 self.fs.pipe_file(path, data, ContentType=content_type)
             else:
@@ -172,7 +175,13 @@ class ObjectStore:
                 return self._local_put_if_absent(local_path, path, progress)
             if self.location.protocol == "s3":
                 try:
-                    self.fs.put_file(local_path, path, mode="create", callback=_FsspecCallback(progress))
+                    self.fs.put_file(
+                        local_path,
+                        path,
+                        mode="create",
+                        callback=_FsspecCallback(progress),
+                        chunksize=self.upload_chunksize,
+                    )
                 except Exception as exc:
                     if _is_precondition_failed(exc):
                         return False
@@ -185,6 +194,19 @@ class ObjectStore:
             if progress:
                 progress(os.path.getsize(local_path))
             return True
+
+    def put_file(self, key: str, local_path: str, *, progress: ProgressCallback | None = None) -> None:
+        """Upload (or overwrite) an object from a local file, streamed (multipart on S3 for large files)."""
+        path = self.location.fs_path(key)
+        with self._errors("upload", key):
+            if self.location.is_local:
+                self._local_write(path, lambda fh: _copy_file(local_path, fh, progress))
+            elif self.location.protocol == "s3":
+                self.fs.put_file(local_path, path, callback=_FsspecCallback(progress), chunksize=self.upload_chunksize)
+            else:
+                self.fs.put_file(local_path, path)
+                if progress:
+                    progress(os.path.getsize(local_path))
 
     def delete(self, key: str) -> None:
         """Delete one object (missing is fine)."""
@@ -214,10 +236,14 @@ class ObjectStore:
             return
         with self._errors("reach", ""):
             try:
-                self.fs.ls(loc.root, detail=False)
+                if loc.protocol == "s3":
+                    self.fs.call_s3("head_bucket", Bucket=loc.root)
+                else:
+                    self.fs.ls(loc.root, detail=False)
             except FileNotFoundError as exc:
                 raise StoreUnreachableError(
-                    f"bucket {loc.root!r} does not exist at {loc.protocol}://", hint="check the bucket name"
+                    f"bucket {loc.root!r} does not exist{_endpoint_text(loc)}",
+                    hint="check the bucket name (and the endpoint URL)",
                 ) from exc
 
     # ----- internals ---------------------------------------------------------------------------
@@ -235,11 +261,8 @@ class ObjectStore:
                 raise
             tmp = self._local_tmp(dest)
             try:
-                with open(src, "rb") as fin, open(tmp, "wb") as fout:
-                    while chunk := fin.read(16 * 2**20):
-                        fout.write(chunk)
-                        if progress:
-                            progress(len(chunk))
+                with open(tmp, "wb") as fout:
+                    _copy_file(src, fout, progress)
                 try:
                     os.link(tmp, dest)
                 except FileExistsError:
@@ -250,6 +273,17 @@ class ObjectStore:
         if progress:
             progress(size)
         return True
+
+    def _local_write(self, path: str, fill: Callable[[IO[bytes]], object]) -> None:
+        """Write a local file atomically: ``fill`` writes a temporary sibling, which is renamed into place."""
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = self._local_tmp(path)
+        try:
+            with open(tmp, "wb") as fh:
+                fill(fh)
+            os.replace(tmp, path)
+        finally:
+            _unlink_quiet(tmp)
 
     @staticmethod
     def _local_tmp(path: str) -> str:
@@ -288,8 +322,15 @@ def translate_error(exc: BaseException, action: str, url: str, location: StoreLo
             "unable to locate credentials",
         )
     ):
-        return StoreUnreachableError(
-            f"access to {url} was refused ({action}): the credentials are wrong, expired or lack permission",
+        maybe_missing = ""
+        if location.protocol == "s3" and action in ("check", "stat", "read"):
+            maybe_missing = (
+                "; S3 also answers 403 for an object that does not exist when the credentials lack "
+                "s3:ListBucket, so the object may be missing"
+            )
+        return StoreAccessDeniedError(
+            f"access to {url} was refused ({action}): the credentials are wrong, expired or lack permission"
+            + maybe_missing,
             hint="check aws_access_key_id / aws_secret_access_key (or the store's credentials) in storage_options",
         )
     if any(
@@ -305,14 +346,18 @@ def translate_error(exc: BaseException, action: str, url: str, location: StoreLo
             "network",
         )
     ):
-        where = location.storage_options.get("aws_endpoint_url") or location.storage_options.get("endpoint_url")
         return StoreUnreachableError(
             f"cannot reach the store to {action} {url}: {exc}",
-            hint=f"check that the object store{f' at {where}' if where else ''} is running and reachable",
+            hint=f"check that the object store{_endpoint_text(location)} is running and reachable",
         )
     if isinstance(exc, OSError) and "nosuchbucket" in low.replace(" ", ""):
         return StoreUnreachableError(f"bucket {location.root!r} does not exist ({url})", hint="check the bucket name")
     return StoreError(f"failed to {action} {url}: {text}")
+
+
+def _endpoint_text(location: StoreLocation) -> str:
+    where = location.fsspec_options().get("endpoint_url") if location.protocol == "s3" else None
+    return f" (endpoint {where})" if where else ""
 
 
 def _is_precondition_failed(exc: BaseException | None) -> bool:
@@ -342,6 +387,14 @@ class _FsspecCallback(fsspec.callbacks.Callback):
     def relative_update(self, inc: int = 1) -> None:
         if self._progress and inc:
             self._progress(inc)
+
+
+def _copy_file(src: str, out: IO[bytes], progress: ProgressCallback | None) -> None:
+    with open(src, "rb") as fin:
+        while chunk := fin.read(16 * 2**20):
+            out.write(chunk)
+            if progress:
+                progress(len(chunk))
 
 
 def _unlink_quiet(path: str) -> None:
