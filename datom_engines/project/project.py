@@ -141,13 +141,7 @@ class Project:
         if version is None:
             return reading.read_current_metadata(self.store, self.name, table)
         resolved = self.resolve(table, version=version)
-        try:
-            return self.store.read_json(keys.snapshot_key(table, resolved.version))
-        except NotFoundError as exc:
-            raise NotFoundError(
-                f"the metadata snapshot of {self.name}.{table}@{resolved.version[:8]} is missing from the store",
-                hint="a writer can restore it with validate(repair=True)",
-            ) from exc
+        return reading.read_snapshot(self.store, self.name, table, resolved.version)
 
     def parent(self, table: str, version: str | None = None) -> dict[str, Any]:
         """A ``parents=`` entry for a version of one of this project's tables (current by default)."""
