@@ -5,8 +5,9 @@
 A lab-like table (USUBJID sorted as in real lab data, LBTESTCD, LBSTRESN, VISITNUM, LBDTC) is written
 once through the core write path to a local store. Each query then runs through ``datom('BENCH.lb')``
 and through ``read_parquet(<the resolved files>, hive_partitioning := false)`` on the same
-connection. Runs interleave (and alternate which goes first) so machine noise hits both alike; the
-printed figures are medians and the ratio of the medians.
+connection. Runs interleave (and alternate which goes first) so machine noise hits both alike; a
+sample of a short query repeats it for about 0.1 s; the printed figures are medians per query and
+the ratio of the medians.
 
 * selective filter: one subject (row-group statistics skip all but one row group);
 * full aggregate: a GROUP BY over every row;
@@ -37,6 +38,7 @@ from datom_engines import duckdb as ddb
 
 TESTS = np.array(["ALT", "AST", "ALP", "BILI", "CREAT", "GLUC", "HGB", "WBC"])
 ROWS_PER_SUBJECT = 40
+SAMPLE_SECONDS = 0.1  # a timing sample repeats a short query until it lasts about this long
 
 
 def build(rows: int, seed: int = 0) -> pa.Table:
@@ -111,8 +113,12 @@ def main() -> None:
         # con.execute binds a query once; con.sql(...) binds it twice (so datom() would resolve twice)
         warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
 
-        def run(sql: str) -> Callable[[], object]:
-            return lambda: con.execute(sql).to_arrow_table()
+        def run(sql: str, times: int = 1) -> Callable[[], object]:
+            def go() -> None:
+                for _ in range(times):
+                    con.execute(sql).to_arrow_table()
+
+            return go
 
         size = (work / "store" / "datom" / "lb" / f"{result.data_sha}.parquet").stat().st_size
         print(f"parquet {size / 1e6:.0f} MB, {repeats} interleaved repeats per query, medians in ms")
@@ -122,14 +128,13 @@ def main() -> None:
             sql = {name: template.format(src=src) for name, src in source.items()}
             a, b = con.execute(sql["datom"]).to_arrow_table(), con.execute(sql["read_parquet"]).to_arrow_table()
             assert same_result(a, b), f"{label}: results differ"
-            for _ in range(2):  # warm-up
-                run(sql["datom"])()
-                run(sql["read_parquet"])()
+            warm = min(timed(run(sql[name])) for name in sql for _ in range(2))
+            inner = max(1, round(SAMPLE_SECONDS / warm))  # short queries: each sample runs several times
             times: dict[str, list[float]] = {"datom": [], "read_parquet": []}
             for r in range(repeats):
                 order = ("datom", "read_parquet") if r % 2 == 0 else ("read_parquet", "datom")
                 for name in order:
-                    times[name].append(timed(run(sql[name])))
+                    times[name].append(timed(run(sql[name], inner)) / inner)
             d, p = statistics.median(times["datom"]), statistics.median(times["read_parquet"])
             ratios.append(d / p)
             print(f"{label:24s} {d * 1000:10.2f} {p * 1000:13.2f} {d / p:7.3f}")
