@@ -1,8 +1,9 @@
 """Turn a user's frame into what a write needs: its datom-cv1 digest and a parquet file with its SHA-256.
 
 Eager frames are hashed and serialised at the same time on two threads (hashlib, numpy and the
-parquet writer all release the GIL). A Polars LazyFrame is streamed to parquet without being collected
-and then hashed from the file in batches, so tables larger than memory can be written.
+parquet writer all release the GIL). A Polars LazyFrame, or a pyarrow ``RecordBatchReader`` (what
+DuckDB and other engines stream), is written to parquet without being collected and then hashed from
+the file in batches, so tables larger than memory can be written.
 """
 
 from __future__ import annotations
@@ -79,15 +80,39 @@ class _HashingWriter(io.RawIOBase):
         return self._sha.hexdigest()
 
 
-def write_parquet(table: pa.Table, path: str) -> tuple[str, int]:
-    """Write ``table`` as parquet (zstd, ~1M-row groups); return ``(sha256, size)`` of the bytes."""
+def write_parquet(data: pa.Table | pa.RecordBatchReader, path: str) -> tuple[str, int]:
+    """Write a table or a stream of batches as parquet (zstd, ~1M-row groups); return ``(sha256, size)``.
+
+    A stream is buffered up to one row group at a time, so memory stays bounded by the row-group size
+    whatever batch sizes the source yields.
+    """
     with open(path, "wb") as raw:
         sink = _HashingWriter(raw)
         try:
-            pq.write_table(table, sink, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE)
+            if isinstance(data, pa.Table):
+                pq.write_table(data, sink, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE)
+            else:
+                _write_stream(data, sink)
         finally:
             digest = sink.hexdigest()
     return digest, sink.size
+
+
+def _write_stream(reader: pa.RecordBatchReader, sink: _HashingWriter) -> None:
+    with pq.ParquetWriter(sink, reader.schema, compression=COMPRESSION) as writer:
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in reader:
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= ROW_GROUP_SIZE:
+                buffered = pa.Table.from_batches(pending, reader.schema)
+                full = rows - rows % ROW_GROUP_SIZE
+                writer.write_table(buffered.slice(0, full), row_group_size=ROW_GROUP_SIZE)
+                pending = buffered.slice(full).to_batches()
+                rows -= full
+        if rows:
+            writer.write_table(pa.Table.from_batches(pending, reader.schema), row_group_size=ROW_GROUP_SIZE)
 
 
 def _check_columns(names: list[str]) -> None:
@@ -112,6 +137,8 @@ def prepare(data: Any, workdir: str | None = None, progress: Progress | None = N
     path = os.path.join(workdir, "data.parquet")
     if is_lazy(data):
         return _prepare_lazy(data, path, progress)
+    if isinstance(data, pa.RecordBatchReader):
+        return _prepare_stream(data, path, progress)
     table = to_arrow(data)
     _check_columns(table.column_names)
     cv1.check_hashable(table)
@@ -137,3 +164,15 @@ def _prepare_lazy(lf: Any, path: str, progress: Progress | None) -> PreparedData
     with stage(progress, "hash", os.path.getsize(path)):
         digest = cv1.hash_parquet(path)
     return PreparedData(digest, path, sha256_file(path), os.path.getsize(path), tuple(schema.names()))
+
+
+def _prepare_stream(reader: pa.RecordBatchReader, path: str, progress: Progress | None) -> PreparedData:
+    """Write a stream of record batches to parquet, then hash it from the file (like a LazyFrame)."""
+    schema = reader.schema
+    _check_columns(list(schema.names))
+    cv1.check_hashable(schema)
+    with stage(progress, "write", None):
+        parquet_sha, size = write_parquet(reader, path)
+    with stage(progress, "hash", size):
+        digest = cv1.hash_parquet(path)
+    return PreparedData(digest, path, parquet_sha, size, tuple(schema.names))

@@ -191,13 +191,7 @@ class Project:
         if version is None:
             return reading.read_current_metadata(self.store, self.name, table)
         resolved = self.resolve(table, version=version)
-        try:
-            return self.store.read_json(keys.snapshot_key(table, resolved.version))
-        except NotFoundError as exc:
-            raise NotFoundError(
-                f"the metadata snapshot of {self.name}.{table}@{resolved.version[:8]} is missing from the store",
-                hint="a writer can restore it with validate(repair=True)",
-            ) from exc
+        return reading.read_snapshot(self.store, self.name, table, resolved.version)
 
     def diff(self, table: str, before: str, after: str | None = None) -> VersionDiff:
         """Compare two versions of ``table`` (``after`` defaults to the current one): shape and columns."""

@@ -73,6 +73,20 @@ def read_current_metadata(store: ObjectStore, project: str, table: str) -> dict[
     return meta
 
 
+def read_snapshot(store: ObjectStore, project: str, table: str, version: str) -> dict[str, Any]:
+    """The stored metadata snapshot of one version (``version`` is the full id, as in the history)."""
+    try:
+        meta = store.read_json(keys.snapshot_key(validate_name(table), version))
+    except NotFoundError as exc:
+        raise NotFoundError(
+            f"the metadata snapshot of {project}.{table}@{version[:8]} is missing from the store",
+            hint="a writer can restore it with validate(repair=True)",
+        ) from exc
+    if not isinstance(meta, dict):
+        raise StoreError(f"the metadata snapshot of {project}.{table}@{version[:8]} is not a JSON object")
+    return meta
+
+
 def read_history(store: ObjectStore, project: str, table: str) -> list[dict[str, Any]]:
     """The store mirror of a table's ``version_history.json`` (newest first)."""
     validate_name(table)
@@ -155,6 +169,12 @@ def _missing_object(resolved: ResolvedVersion, what: str) -> NotFoundError:
         f"the parquet object of {what} is missing from the store ({resolved.url})",
         hint="a writer holding the data can rewrite it; validate() lists missing objects",
     )
+
+
+def require_object(store: ObjectStore, resolved: ResolvedVersion) -> None:
+    """Raise :class:`NotFoundError` if the parquet object of a resolved version is not in the store."""
+    if not store.exists(resolved.key):
+        raise _missing_object(resolved, f"{resolved.ref}@{resolved.version[:8]}")
 
 
 def fetch_parquet(

@@ -1,0 +1,1 @@
+"""Project operations: init/clone/open/connect, write, read, history, sync, validate, governance."""

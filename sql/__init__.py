@@ -1,0 +1,1 @@
+"""SQL shipped with datom_engines: ``datom.sql`` (DuckDB macros), installed as ``datom_engines.sql``."""
