@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 import datom_engines as dt
+import datom_engines.duckdb as ddb
 from datom_engines.examples import DOMAINS, example_path
 
 
@@ -93,19 +94,20 @@ def run(workdir: Path) -> None:
     print("\nPolars (lazy, pushed down to the parquet): rows that differ between the two versions")
     print(changed)
 
-    dm = dt.resolve("STUDY1.dm")
-    print("\nDuckDB: ALT by sex, joining the latest versions of lb and dm")
+    print("\nDuckDB: ALT by sex, joining the latest versions of lb and dm (FROM datom(...) macros)")
+    con = ddb.register(duckdb.connect())
     print(
-        duckdb.sql(
-            f"""
+        con.sql(
+            """
             SELECT dm.SEX, count(*) AS n, round(avg(lb.LBORRES), 2) AS mean_alt
-            FROM read_parquet('{new_lb.url}') lb
-            JOIN read_parquet('{dm.url}') dm USING (USUBJID)
+            FROM datom('STUDY1.lb') lb
+            JOIN datom('STUDY1.dm') dm USING (USUBJID)
             WHERE lb.LBTESTCD = 'ALT'
             GROUP BY dm.SEX ORDER BY dm.SEX
             """
         )
     )
+    print(con.sql("SELECT version[:8] AS version, created_at, change FROM datom_history('STUDY1.lb')"))
     assert latest == new_lb.version
 
 

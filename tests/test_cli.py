@@ -335,7 +335,8 @@ def test_usage_and_help(datom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert datom("--version").out.strip() == f"datom, version {dt.__version__}"
     assert datom("frobnicate").code == 2
     assert datom("history").code == 2  # missing TABLE
-    assert datom("gov").code == 2  # governance commands arrive with the governance work
+    assert datom("gov").code == 2  # a group without a subcommand: usage
+    assert "Usage: datom gov" in datom("gov", "--help").out
     monkeypatch.chdir(tmp_path)
     outside = datom("sync")
     assert outside.code == 2 and "no datom project here" in outside.err
@@ -399,3 +400,57 @@ def test_console_script_end_to_end(tmp_path: Path, bare_remote: str) -> None:
 def test_python_dash_m(tmp_path: Path) -> None:
     res = _run([sys.executable, "-m", "datom_engines", "--help"], tmp_path)
     assert res.returncode == 0 and "Usage: datom" in res.stdout
+
+
+# ----- gov ---------------------------------------------------------------------------------------------
+
+
+def test_gov_register_list_migrate_and_read_by_name(
+    tmp_path: Path,
+    project: Path,
+    datom,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gov = tmp_path / "gov-store"
+    res = datom(
+        "gov", "init", "--gov", str(gov), "--path", str(tmp_path / "gov"), "--remote", str(tmp_path / "gov.git")
+    )
+    assert res.code == 0, res.err
+    synced(project, datom, "dm")
+    res = datom("gov", "register", "--gov", str(gov), "--gov-repo", str(tmp_path / "gov"), "--json")
+    assert res.code == 0, res.err
+    assert json.loads(res.out)["name"] == "STUDY1"
+    res = datom("gov", "list", "--gov", str(gov), "--json")
+    listed = json.loads(res.out)
+    assert [p["name"] for p in listed] == ["STUDY1"]
+    assert set(listed[0]) == {"name", "data_backend", "data_root", "data_prefix", "data_region", "registered_at"}
+    assert Path(listed[0]["data_root"]) == tmp_path / "store"
+
+    # a reader elsewhere, knowing only the governance store, reads by name
+    monkeypatch.setenv("DATOM_GOVERNANCE", str(gov))
+    monkeypatch.chdir(tmp_path)
+    before = datom("read", "STUDY1.dm", "--head", "3", "--json")
+    assert before.code == 0, before.err
+
+    new_store = tmp_path / "new-store"
+    res = datom("gov", "migrate", "STUDY1", str(new_store), "--repo", str(project), "--reason", "bigger disk", "--json")
+    assert res.code == 0, res.err
+    moved = json.loads(res.out)
+    assert moved["objects"] >= 5 and moved["copied"] == moved["objects"]
+    assert str(new_store) in moved["destination"]
+    shutil.rmtree(tmp_path / "store")  # the old location is gone: readers must follow ref.json
+    dt.unregister("STUDY1")
+    with pytest.warns(dt.ProjectMovedWarning):
+        after = datom("read", "STUDY1.dm", "--head", "3", "--json")
+    assert after.code == 0, after.err
+    assert json.loads(after.out) == json.loads(before.out)
+
+
+def test_gov_usage_errors(tmp_path: Path, datom, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATOM_GOVERNANCE", raising=False)
+    assert datom("gov", "list").code == 2  # --gov is required
+    res = datom("gov", "list", "--gov", str(tmp_path / "empty-gov"))
+    assert res.code == 0 and "no projects" in res.out
+    monkeypatch.chdir(tmp_path)
+    res = datom("gov", "register", "--gov", str(tmp_path / "g"))
+    assert res.code == 2 and "no datom project here" in res.err
