@@ -49,8 +49,7 @@ def main() -> None:
         "history": [v.id for v in proj.history(table)],
     }
     out["rows"] = {v: dt.read(f"{proj.name}.{table}", version=v).num_rows for v in out["history"]}
-    resolved = dt.resolve(f"{proj.name}.{table}")
-    lazy = pl.scan_parquet(list(resolved.urls), storage_options=resolved.storage_options)
+    lazy = pl.scan_datom(f"{proj.name}.{table}")  # type: ignore[attr-defined]
     query = lazy.filter(pl.col("id") >= opts["min_id"]).select("id", "value")
     out["plan"] = query.explain()
     out["scan_rows"] = query.collect().height

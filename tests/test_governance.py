@@ -279,3 +279,42 @@ def test_concurrent_registrations_from_two_governance_clones(tmp_path: Path) -> 
     assert [p.name for p in dt.list_projects(dt.Governance(first.location))] == sorted(names)
     log = git_log(tmp_path / "gov.git")
     assert sorted(m for m in log if m.startswith("Register")) == sorted(f"Register project {n}" for n in names)
+
+
+def test_engine_adapters_resolve_through_governance_and_follow_a_move(
+    tmp_path: Path, org: dict, s3_server: S3Server  # type: ignore[type-arg]
+) -> None:
+    import duckdb
+
+    import datom_engines.duckdb as ddb
+
+    a, b, gov, opts = org["a"], org["b"], org["gov"], org["opts"]
+    dt.register_project(a, governance=gov)
+    dt.register_project(b, governance=gov)
+    forget_all()
+    dt.use_governance(org["gov_url"], storage_options=opts)
+    con = ddb.register(duckdb.connect())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dt.ProjectMovedWarning)
+        assert pl.scan_datom("A.t").collect().equals(frame())  # type: ignore[attr-defined]
+        got = pl.from_arrow(con.sql("FROM datom('B.t') ORDER BY id").to_arrow_table())
+        assert got.equals(frame(shift=100.0))  # type: ignore[union-attr]
+
+    forget_all()
+    a_dev = dt.open_project(tmp_path / "A", storage_options=opts)
+    new_bucket = s3_server.new_bucket()
+    dt.migrate_project("A", f"s3://{new_bucket}/moved", project=a_dev, governance=gov, sunset_at="2027-01-01")
+    for key in [k for k in a.store.list_keys() if k.endswith(".parquet")]:
+        a.store.delete(key)  # the old copy is gone: only the new location can serve the data
+    forget_all()
+    with pytest.warns(dt.ProjectMovedWarning, match=a.location.root):
+        lazy = pl.scan_datom("A.t").filter(pl.col("id") < 5)  # type: ignore[attr-defined]
+    assert new_bucket in lazy.explain() and "SELECTION" in lazy.explain()
+    assert lazy.collect().equals(frame().head(5))
+    got = pl.from_arrow(con.sql("FROM datom('A.t') WHERE id < 5 ORDER BY id").to_arrow_table())
+    assert got.equals(frame().head(5))  # type: ignore[union-attr]
+
+    with pytest.raises(dt.NotFoundError, match="unknown project 'C'.*governance store"):
+        pl.scan_datom("C.t")  # type: ignore[attr-defined]
+    with pytest.raises(duckdb.Error, match="unknown project 'C'.*governance store"):
+        con.execute("FROM datom('C.t')")
