@@ -282,7 +282,9 @@ def test_concurrent_registrations_from_two_governance_clones(tmp_path: Path) -> 
 
 
 def test_engine_adapters_resolve_through_governance_and_follow_a_move(
-    tmp_path: Path, org: dict, s3_server: S3Server  # type: ignore[type-arg]
+    tmp_path: Path,
+    org: dict,
+    s3_server: S3Server,  # type: ignore[type-arg]
 ) -> None:
     import duckdb
 
@@ -318,3 +320,23 @@ def test_engine_adapters_resolve_through_governance_and_follow_a_move(
         pl.scan_datom("C.t")  # type: ignore[attr-defined]
     with pytest.raises(duckdb.Error, match="unknown project 'C'.*governance store"):
         con.execute("FROM datom('C.t')")
+
+
+def test_a_writer_opened_before_a_migration_is_stopped(tmp_path: Path, org: dict, s3_server: S3Server) -> None:  # type: ignore[type-arg]
+    a, gov, opts = org["a"], org["gov"], org["opts"]
+    dt.register_project(a, governance=gov)
+    stale = dt.clone(str(tmp_path / "A.git"), tmp_path / "A-other", storage_options=opts)
+    new_bucket = s3_server.new_bucket()
+    dt.migrate_project("A", f"s3://{new_bucket}/moved", project=a, governance=gov)
+    before = set(a.store.list_keys())
+    old_store_keys = set(stale.store.list_keys())
+    with pytest.raises(dt.ConflictError, match=f"moved to s3://{new_bucket}/moved"):
+        stale.write(frame(shift=7.0), "t")
+    assert set(stale.store.list_keys()) == old_store_keys  # nothing uploaded to the old place
+    assert git_log(tmp_path / "A.git")[0] == "Update data store: A"
+    # the migrating handle follows the move, and a reopened handle writes to the new place
+    assert a.write(frame(shift=8.0), "t").change == "full"
+    reopened = dt.open_project(tmp_path / "A-other", storage_options=opts)
+    assert reopened.location.root == new_bucket
+    assert reopened.write(frame(shift=9.0), "t").change == "full"
+    assert len(set(a.store.list_keys()) - before) >= 2

@@ -458,6 +458,7 @@ def set_data_store(project: Project, location: StoreLocation, *, message: str | 
 
     commit = push_with_retry(repo, make, f"the data repo of {project.name!r}")
     project.store = ObjectStore(location)
+    project.recorded_location = location
     return commit  # type: ignore[return-value]
 
 

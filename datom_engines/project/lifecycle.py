@@ -12,13 +12,14 @@ from typing import Any
 
 from .._version import __version__
 from ..core import jsonfmt, keys
-from ..core.metadata import gitignore_text, new_manifest, parse_project_yaml, project_yaml_text, readme_text
+from ..core.metadata import gitignore_text, new_manifest, project_yaml_text, readme_text
 from ..core.names import validate_name
-from ..errors import DatomError, GitError, InvalidArgumentError, NotFoundError
+from ..errors import DatomError, GitError, InvalidArgumentError
 from ..gitrepo import GitCredentials, GitRepo
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
 from . import registry
+from .config import read_config, recorded_location
 from .project import Project
 from .publish import publish_manifest
 from .reading import read_manifest
@@ -115,19 +116,9 @@ def _rollback(target: Path, created_dir: bool, had_git: bool) -> None:
 def _project_from_clone(
     repo: GitRepo, store: StoreLike | None, prefix: str | None, storage_options: Mapping[str, Any] | None
 ) -> Project:
-    text = repo.read_file(repo.head(), keys.PROJECT_YAML_PATH) if repo.head() else None
-    if text is None:
-        raise NotFoundError(
-            f"{repo.path} is not a datom repository (no {keys.PROJECT_YAML_PATH})",
-            hint="check the path or remote URL",
-        )
-    config = parse_project_yaml(text.decode("utf-8"))
-    name = config.get("project_name")
-    if not name:
-        raise InvalidArgumentError(f"{keys.PROJECT_YAML_PATH} in {repo.path} has no project_name")
-    storage = config.get("storage") or {}
-    data = storage.get("data") if isinstance(storage.get("data"), Mapping) else storage
-    recorded = StoreLocation.from_project_yaml(data, storage_options) if data else None
+    config = read_config(repo, repo.head())
+    name = config["project_name"]
+    recorded = recorded_location(config, storage_options)
     if store is not None:
         location = _location(store, prefix, storage_options)
         if recorded is not None and not recorded.same_place(location):
@@ -139,7 +130,7 @@ def _project_from_clone(
         location = recorded
     else:
         raise InvalidArgumentError(f"{keys.PROJECT_YAML_PATH} records no store", hint="pass store=")
-    return registry.register(Project(str(name), ObjectStore(location), repo))
+    return registry.register(Project(str(name), ObjectStore(location), repo, recorded=recorded))
 
 
 def clone_project(

@@ -19,6 +19,7 @@ from ..progress import Progress
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
 from . import reading
+from .prepare import PreparedData
 from .publish import inspect_table, publish, restore_snapshots, stale_tables
 from .results import (
     ProjectStatus,
@@ -45,10 +46,14 @@ class Project:
     Reads always come from the store mirror, never from git.
     """
 
-    def __init__(self, name: str, store: ObjectStore, repo: GitRepo | None = None) -> None:
+    def __init__(
+        self, name: str, store: ObjectStore, repo: GitRepo | None = None, *, recorded: StoreLocation | None = None
+    ) -> None:
         self.name = name
         self.store = store
         self.repo = repo
+        #: the store project.yaml recorded when this handle was opened (a write refuses if it changed since)
+        self.recorded_location = recorded
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -91,12 +96,14 @@ class Project:
         parents: Sequence[Mapping[str, Any]] | None = None,
         progress: Progress | None = None,
         provenance: Provenance | None = None,
+        prepared: PreparedData | None = None,
     ) -> WriteResult:
         """Write ``data`` (Polars, pyarrow or pandas frame) as a new version of ``table``.
 
         ``custom`` is free-form JSON metadata (part of the version identity); ``parents`` lists the
         table versions this one was derived from (see :meth:`parent`). Writing identical data and
-        metadata again creates nothing (``change == "none"``).
+        metadata again creates nothing (``change == "none"``). ``provenance`` and ``prepared`` are for
+        the sync path (imported tables, data already hashed and serialised).
         """
         repo = self._require_repo("write")
         with self._lock:
@@ -111,6 +118,8 @@ class Project:
                 parents=parents,
                 provenance=provenance or Provenance(),
                 progress=progress,
+                prepared=prepared,
+                expected_location=self.recorded_location,
             )
 
     def write_file(

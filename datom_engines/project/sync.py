@@ -49,7 +49,7 @@ from ..storage.objectstore import make_tempdir
 from . import importers
 from .prepare import PreparedData, prepare
 from .results import WriteResult
-from .writing import Provenance, write_table
+from .writing import Provenance
 
 if TYPE_CHECKING:
     from .project import Project
@@ -367,21 +367,9 @@ def write_prepared(
     progress: Progress | None = None,
 ) -> WriteResult:
     """Write prepared data as an imported table version (provenance of reference section 3.14 step 4)."""
-    repo = project._require_repo("write")
     lineage = ({"project": project.name, "table": table, "version_sha": prepared.digest.data_sha},)
     provenance = Provenance("imported", original_file_sha, original_format, lineage)
-    with project._lock:
-        return write_table(
-            repo,
-            project.store,
-            project.name,
-            None,
-            table,
-            message=message,
-            provenance=provenance,
-            progress=progress,
-            prepared=prepared,
-        )
+    return project.write(None, table, message=message, provenance=provenance, progress=progress, prepared=prepared)
 
 
 def import_file(

@@ -34,7 +34,9 @@ from ..errors import ConflictError, InvalidArgumentError, ReadOnlyError, StoreAc
 from ..gitrepo import GitRepo
 from ..progress import Progress, stage
 from ..storage.integrity import sha256_object
+from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore, make_tempdir
+from .config import read_config, recorded_location
 from .prepare import PreparedData, prepare
 from .publish import inspect_table, publish, stale_tables
 from .results import WriteResult
@@ -155,6 +157,7 @@ def write_table(
     provenance: Provenance = Provenance(),
     progress: Progress | None = None,
     prepared: PreparedData | None = None,
+    expected_location: StoreLocation | None = None,
 ) -> WriteResult:
     """Write ``data`` as a new version of ``table`` (see the module docstring for the order of steps)."""
     validate_name(table)
@@ -187,6 +190,7 @@ def write_table(
             lineage=lineage,
             provenance=provenance,
             progress=progress,
+            expected_location=expected_location,
         )
     finally:
         if workdir:
@@ -206,6 +210,7 @@ def _commit_loop(
     lineage: list[dict[str, Any]] | None,
     provenance: Provenance,
     progress: Progress | None,
+    expected_location: StoreLocation | None,
 ) -> WriteResult:
     from .._version import __version__
 
@@ -215,6 +220,8 @@ def _commit_loop(
     uploaded_any = False
     for attempt in range(MAX_PUSH_ATTEMPTS):
         base = align_with_remote(repo)
+        if expected_location is not None:
+            _check_not_moved(repo, base, expected_location, project)
         current = _parse(repo.read_file(base, keys.table_metadata_path(table))) if base else None
         history = _parse(repo.read_file(base, keys.table_history_path(table))) if base else None
         manifest = _parse(repo.read_file(base, keys.MANIFEST_PATH)) if base else None
@@ -304,6 +311,21 @@ def _commit_loop(
         f"could not publish {ref} after {MAX_PUSH_ATTEMPTS} attempts: other writers kept pushing first",
         hint="retry the write; nothing was lost (the data object is already in the store)",
     )
+
+
+def _check_not_moved(repo: GitRepo, base: str | None, expected: StoreLocation, project: str) -> None:
+    """Refuse to write when project.yaml now records another store than when this handle was opened.
+
+    A migration commits the new ``storage.data``; a writer still holding the old location would
+    otherwise upload to a store that readers no longer use (reference section 1.3, write-time guard).
+    """
+    now = recorded_location(read_config(repo, base)) if base else None
+    if now is not None and not now.same_place(expected):
+        raise ConflictError(
+            f"the data of project {project!r} moved to {now.url()} (project.yaml changed since this handle "
+            f"was opened with {expected.url()}); nothing was written",
+            hint="reopen the project (open_project(path)) so writes go to the new store",
+        )
 
 
 def _repair_if_stale(repo: GitRepo, store: ObjectStore, commit: str | None, extra: list[str]) -> list[str]:
