@@ -108,6 +108,17 @@ def repo_option(f: F) -> F:
     )(f)
 
 
+def storage_option_param(f: F) -> F:
+    """A repeatable ``--storage-option KEY=VALUE`` passed to the command as ``storage_option``."""
+    return click.option(
+        "--storage-option",
+        "storage_option",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Store credentials/settings, repeatable.",
+    )(f)
+
+
 def store_options(f: F) -> F:
     """``--store URL`` (env ``DATOM_STORE``) and repeatable ``--storage-option KEY=VALUE``."""
     f = click.option(

@@ -19,6 +19,7 @@ from .common import (
     project_options,
     short,
     state,
+    storage_option_param,
     table_project,
 )
 from .common import developer_project as _developer_project
@@ -41,13 +42,7 @@ from .common import developer_project as _developer_project
     help="Git remote of the data repo (a URL, or a bare repo path, created if missing).",
 )
 @click.option("--prefix", default=None, help="Prefix inside the store (one bucket can hold several projects).")
-@click.option(
-    "--storage-option",
-    "storage_option",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Store credentials/settings, repeatable.",
-)
+@storage_option_param
 @click.option("--force", is_flag=True, help="Take over a store namespace that already holds a project.")
 @json_option
 def init(
@@ -96,13 +91,7 @@ def init(
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--store", default=None, metavar="URL", help="Use this store instead of the one recorded in the project.")
 @click.option("--prefix", default=None, help="Prefix inside --store.")
-@click.option(
-    "--storage-option",
-    "storage_option",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Store credentials/settings, repeatable.",
-)
+@storage_option_param
 @json_option
 def clone(remote: str, path: Path, store: str | None, prefix: str | None, storage_option: tuple[str, ...]) -> None:
     """Clone a project's data repo from REMOTE into PATH, to write from it."""
