@@ -50,7 +50,7 @@ __all__ = [
     "PullResult",
 ]
 
-DEFAULT_BRANCH = "main"
+DEFAULT_BRANCH = "master"  # what plain `git init --bare` and libgit2 (R datom) use
 DEFAULT_IDENTITY_NAME = "datom"
 DEFAULT_IDENTITY_EMAIL = "datom@noreply"
 REMOTE_NAME = "origin"
@@ -223,6 +223,19 @@ def _default_branch() -> str:
     return _config_get(_global_config(), (b"init",), b"defaultBranch") or DEFAULT_BRANCH
 
 
+def _local_remote_branch(url: str) -> str | None:
+    """The branch an existing local bare remote's HEAD names (so a first push matches what clones check out)."""
+    if _is_url(url):
+        return None
+    head = Path(url) / "HEAD"
+    try:
+        text = head.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    prefix = "ref: refs/heads/"
+    return text[len(prefix) :] if text.startswith(prefix) else None
+
+
 def _auth_status(exc: BaseException) -> int | None:
     if isinstance(exc, HTTPUnauthorized):
         return 401
@@ -308,7 +321,25 @@ class GitRepo:
         repo = Repo.init(str(root), default_branch=_default_branch().encode())
         self = cls(repo, credentials=credentials or url_creds)
         self._write_initial_config(clean_url)
+        self._follow_remote_head()
         return self
+
+    def _follow_remote_head(self) -> None:
+        """On a repo without commits, use the branch the remote's HEAD names (a bare repo made by plain git
+        names ``master``, a server may name ``main``), so clones of the remote check out what we push."""
+        if self.remote_url is None or self.head() is not None:
+            return
+        branch = _local_remote_branch(self.remote_url)
+        if branch is None and _is_url(self.remote_url):
+            try:
+                client, path, _ = self._get_client()
+                target = client.get_refs(path).symrefs.get(b"HEAD", b"")
+            except Exception:  # offline now: the push will report the remote's state
+                target = b""
+            if target.startswith(b"refs/heads/"):
+                branch = target[len(b"refs/heads/") :].decode("utf-8")
+        if branch and branch != self.branch():
+            self._repo.refs.set_symbolic_ref(b"HEAD", b"refs/heads/" + branch.encode("utf-8"))
 
     @classmethod
     def clone(

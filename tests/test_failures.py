@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 from pathlib import Path
@@ -134,3 +135,21 @@ def test_lost_snapshots_of_old_versions_are_restored_from_git(
     assert proj.metadata("lb", v2.version[:8])["custom"] == {"note": "second"}
     assert dt.metadata_sha(proj.metadata("lb", v1.version)) == v1.version
     assert proj.metadata("lb", v3.version)["data_sha"] == v3.data_sha
+
+
+def test_reuploaded_object_with_other_bytes_is_repinned(tmp_path: Path, store: StoreSpec, bare_remote: str) -> None:
+    """A lost object re-uploaded by a writer whose serialisation differs: every pin must follow the new bytes."""
+    proj, v1, _ = _setup(tmp_path, store, bare_remote)
+    v2 = proj.write(_frame(0.0), "lb", custom={"round": 2})  # metadata_only: same content, same object
+    key = keys.parquet_key("lb", v1.data_sha)
+    proj.store.delete(key)
+    # a different serialisation of the same content (Polars' writer instead of pyarrow's)
+    again = proj.write(_frame(0.0).lazy(), "lb", custom={"round": 2})
+    assert again.change == "none" and again.uploaded and again.commit is not None
+    stored = hashlib.sha256(proj.store.get_bytes(key)).hexdigest()
+    assert again.parquet_sha == stored != v1.parquet_sha
+    assert [v.parquet_sha for v in proj.history("lb")] == [stored, stored]
+    assert [v.id for v in proj.history("lb")] == [v2.version, v1.version]  # no new version
+    for version in (None, v1.version, v2.version):
+        assert pl.from_arrow(proj.read("lb", version=version)).equals(_frame(0.0))
+    assert proj.validate().valid

@@ -181,7 +181,7 @@ def test_open_and_clone_errors(tmp_path: Path, remote: Path) -> None:
 def test_init_bare_and_clone_branch_choice(tmp_path: Path) -> None:
     bare = GitRepo.init_bare(tmp_path / "made.git")
     assert git(bare, "rev-parse", "--is-bare-repository").strip() == "true"
-    assert git(bare, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
+    assert git(bare, "symbolic-ref", "HEAD").strip() == "refs/heads/master"  # as plain git and libgit2 (R)
     with pytest.raises(InvalidArgumentError):
         GitRepo.init_bare(bare)
 
@@ -200,14 +200,20 @@ def test_init_bare_and_clone_branch_choice(tmp_path: Path) -> None:
     assert git(r_remote, "rev-parse", "master").strip() == nxt
     c.close()
 
-    # remote HEAD names a branch that does not exist (git init --bare defaults to master), data on main
-    odd = make_bare_repo(tmp_path / "odd.git", branch="master")
-    a = GitRepo.init(tmp_path / "a", str(odd))
+    # a new repo's first push follows the branch an existing local bare remote's HEAD names
+    plain = make_bare_repo(tmp_path / "plain.git", branch="master")
+    a = GitRepo.init(tmp_path / "a", str(plain))
     first = a.commit_files(None, {"f": b"1"}, "m")
-    assert a.push(first, expected_remote=None)
-    d = GitRepo.clone(str(odd), tmp_path / "d")
-    assert d.branch() == "main" and d.head() == first
+    assert a.branch() == "master" and a.push(first, expected_remote=None)
+    assert git(tmp_path, "clone", "-q", str(plain), str(tmp_path / "git-clone")) == ""
+    assert (tmp_path / "git-clone" / "f").read_text() == "1"
     a.close()
+
+    # remote HEAD names a branch that does not exist (data pushed to main by someone else): clone copes
+    odd = make_bare_repo(tmp_path / "odd.git", branch="master")
+    git(seed, "push", "-q", str(odd), "master:main")
+    d = GitRepo.clone(str(odd), tmp_path / "d")
+    assert d.branch() == "main" and (tmp_path / "d" / "README.md").read_text() == "from R\n"
     d.close()
 
 

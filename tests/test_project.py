@@ -330,3 +330,14 @@ def test_progress_events_cover_every_byte(tmp_path: Path, make_store, bare_remot
     proj.read("lb", progress=lambda *e: events.append(e))
     downloads = [n for s, n, _ in events if s == "download" and n > 0]
     assert sum(downloads) == size
+
+
+def test_first_push_follows_the_branch_of_a_plain_bare_remote(tmp_path: Path, local_store: StoreSpec) -> None:
+    """`git init --bare` without config points HEAD at master: a plain `git clone` must get the project."""
+    remote = tmp_path / "plain.git"
+    subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=master", str(remote)], check=True)
+    proj = dt.init(tmp_path / "p", "PLAIN", store=local_store.url, remote=str(remote))
+    proj.write(lb_frame(), "lb")
+    out = tmp_path / "git-clone"
+    subprocess.run(["git", "clone", "-q", str(remote), str(out)], check=True)
+    assert (out / "lb" / "metadata.json").is_file() and (out / ".datom" / "project.yaml").is_file()

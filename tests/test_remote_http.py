@@ -35,3 +35,11 @@ def test_project_over_authenticated_http(tmp_path: Path, local_store: StoreSpec)
         embedded = dt.clone(f"http://git:s3cret-token@{host}", tmp_path / "d")
         assert embedded.name == "HTTP1"
         assert "s3cret-token" not in (tmp_path / "d" / ".git" / "config").read_text()
+        # ... nor in any committed file when a project is created from such a URL
+        make_bare_repo(tmp_path / "srv" / "second.git")
+        second = dt.init(tmp_path / "e", "HTTP2", store=tmp_path / "store2",
+                         remote=f"http://git:s3cret-token@{host.replace('study.git', 'second.git')}")  # fmt: skip
+        second.write(pl.DataFrame({"x": [1]}), "t")
+        committed = [p for p in (tmp_path / "e").rglob("*") if p.is_file() and ".git" not in p.parts]
+        assert committed and all(b"s3cret-token" not in p.read_bytes() for p in committed)
+        assert "127.0.0.1" in (tmp_path / "e" / ".datom" / "project.yaml").read_text()

@@ -79,6 +79,7 @@ def init_project(
     had_git = (target / ".git").exists()
     try:
         repo = GitRepo.init(target, remote, credentials=credentials)
+        public_remote = repo.remote_url or remote  # credentials in the URL never reach a committed file
         today = date.today().isoformat()
         storage = location.to_project_yaml()
         files = {
@@ -87,11 +88,11 @@ def init_project(
                 created_date=today,
                 datom_version=__version__,
                 storage=storage,
-                remote_url=remote,
+                remote_url=public_remote,
             ).encode(),
             keys.MANIFEST_PATH: (jsonfmt.pretty(new_manifest(project, None)) + "\n").encode(),
             ".gitignore": gitignore_text().encode(),
-            "README.md": readme_text(project, storage, remote, today, __version__).encode(),
+            "README.md": readme_text(project, storage, public_remote, today, __version__).encode(),
         }
         commit = repo.commit_files(None, files, "Initialize datom repository", author=repo.identity())
         if not repo.push(commit, expected_remote=None):

@@ -119,7 +119,6 @@ def resolve(
 ) -> ResolvedVersion:
     """Find the stored parquet object of a table version (latest, id / unique prefix, or as of a time)."""
     ref = TableRef(project, validate_name(table))
-    hist: list[dict[str, Any]] | None = None
     if version is None and as_of is None:
         meta = read_current_metadata(store, project, table)
         vid = metadata_sha(meta)
@@ -127,8 +126,7 @@ def resolve(
     else:
         if version is not None and (not isinstance(version, str) or not version):
             raise VersionNotFoundError(f"version must be a non-empty string, got {version!r}")
-        hist = read_history(store, project, table)
-        entry = select_version(hist, version=version, as_of=as_of, table=str(ref))
+        entry = select_version(read_history(store, project, table), version=version, as_of=as_of, table=str(ref))
         vid = str(entry.get("version"))
         data_sha, parquet_sha, created = (
             entry.get("data_sha"),
@@ -138,16 +136,6 @@ def resolve(
         if not data_sha:
             raise StoreError(f"history entry {vid[:8]} of {ref} has no data_sha; the history may be corrupt")
     check_hex_sha(data_sha, "data_sha")
-    accepted: set[str] = set()
-    if parquet_sha:
-        accepted.add(parquet_sha)
-        # a later version of the same content may have re-uploaded the object with other bytes
-        if hist is None:
-            try:
-                hist = read_history(store, project, table)
-            except DatomError:
-                hist = []
-        accepted.update(e["parquet_sha"] for e in hist if e.get("data_sha") == data_sha and e.get("parquet_sha"))
     try:
         created_at = parse_timestamp(created) if isinstance(created, str) else None
     except ValueError:
@@ -160,7 +148,7 @@ def resolve(
         created_at=created_at,
         key=keys.parquet_key(table, data_sha),
         location=store.location,
-        accepted_parquet_shas=frozenset(accepted),
+        accepted_parquet_shas=frozenset([parquet_sha] if parquet_sha else []),
     )
 
 

@@ -251,7 +251,12 @@ def _commit_loop(
         recorded = _recorded_parquet_sha(change, current, history, digest.data_sha)
         parquet_sha, size, uploaded = ensure_parquet(store, table, prepared, recorded, progress)
         uploaded_any = uploaded_any or uploaded
-        if change == "none":
+        # the object was missing and went up with other bytes than the recorded ones: every version of
+        # this content must pin the bytes now stored, even when no new version is made
+        repinned = uploaded and recorded is not None and recorded != parquet_sha
+        if repinned:
+            history = [_repin(e, digest.data_sha, parquet_sha) for e in history]
+        if change == "none" and not repinned:
             mine = [] if inspect_table(repo, store, base, table).complete else [table]
             _repair_if_stale(repo, store, base, extra=mine)
             return WriteResult(
@@ -311,6 +316,12 @@ def _commit_loop(
         f"could not publish {ref} after {MAX_PUSH_ATTEMPTS} attempts: other writers kept pushing first",
         hint="retry the write; nothing was lost (the data object is already in the store)",
     )
+
+
+def _repin(entry: dict[str, Any], data_sha: str, parquet_sha: str) -> dict[str, Any]:
+    if entry.get("data_sha") == data_sha and entry.get("parquet_sha"):
+        return {**entry, "parquet_sha": parquet_sha}
+    return entry
 
 
 def _check_not_moved(repo: GitRepo, base: str | None, expected: StoreLocation, project: str) -> None:
