@@ -152,6 +152,7 @@ def scan_datom(
     """
     project, table = _project_and_table(ref, storage_options)
     resolved = project.resolve(table, version=version, as_of=as_of)
+    reading.require_object(project.store, resolved)  # a clear datom error now, not a failed scan later
     sources = _scan_sources(project, resolved)
     _remember(sources, project, resolved)
     native = resolved.location.protocol in POLARS_NATIVE_PROTOCOLS

@@ -316,7 +316,7 @@ def test_version_errors_are_clear_sql_errors(
         if shared:
             break
     assert shared is not None
-    with pytest.raises(duckdb.Error, match=rf'prefix "{shared}" matches \d+ versions[\s\S]*hint: use a longer prefix'):
+    with pytest.raises(duckdb.Error, match=rf'prefix "{shared}" is ambiguous: it matches \d+ versions[\s\S]*hint: use a longer prefix'):
         rows(con, "FROM datom('STUDY1.lb', version := ?)", [shared])
 
 
@@ -324,7 +324,7 @@ def test_missing_parquet_object_is_reported(tmp_path: Path, local_store: StoreSp
     proj = new_project(tmp_path, local_store, bare_remote)
     proj.write(lb_frame(), "lb")
     Path(dt.resolve("STUDY1.lb").url).unlink()
-    with pytest.raises(duckdb.Error, match=r"parquet object of STUDY1.lb@\w+ is missing[\s\S]*hint:"):
+    with pytest.raises(duckdb.Error, match=r"parquet object of STUDY1.lb@\w+ was not found in the store[\s\S]*hint:"):
         rows(con, "FROM datom('STUDY1.lb')")
 
 

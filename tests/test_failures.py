@@ -90,7 +90,7 @@ def test_crash_between_upload_and_push_loses_nothing(tmp_path: Path, local_store
 def test_missing_parquet_is_reported_and_rewritten(tmp_path: Path, store: StoreSpec, bare_remote: str) -> None:
     proj, v1, _ = _setup(tmp_path, store, bare_remote)
     proj.store.delete(keys.parquet_key("lb", v1.data_sha))
-    with pytest.raises(dt.NotFoundError, match="missing"):
+    with pytest.raises(dt.NotFoundError, match="not found in the store"):
         proj.read("lb")
     report = proj.validate(repair=True)
     assert not report.valid and report.unrepairable

@@ -265,7 +265,7 @@ def test_ambiguous_prefix(proj: dt.Project) -> None:
         if len(by_first[version[0]]) == 2:
             break
     prefix, clash = next((p, v) for p, v in by_first.items() if len(v) == 2)
-    with pytest.raises(dt.AmbiguousVersionError, match=f'version prefix "{prefix}" matches 2 versions') as err:
+    with pytest.raises(dt.AmbiguousVersionError, match=f'version prefix "{prefix}" is ambiguous: it matches 2 versions') as err:
         dt.scan_datom("P.lb", version=prefix)
     assert clash[0][:12] in str(err.value) and clash[1][:12] in str(err.value)
     assert "longer prefix" in err.value.hint
@@ -447,3 +447,11 @@ def _imported(entry: dict[str, Any]) -> Any:
     from datom_engines.project.writing import Provenance
 
     return Provenance(table_type="imported", original_file_sha="cd" * 32, source_lineage=(entry,))
+
+
+def test_scan_of_a_missing_object_is_a_datom_error(tmp_path: Path, bare_remote: str) -> None:
+    proj = dt.init(tmp_path / "clone", "MISS", store=tmp_path / "store", remote=bare_remote)
+    result = proj.write(pl.DataFrame({"x": [1, 2]}), "t")
+    proj.store.delete(f"t/{result.data_sha}.parquet")
+    with pytest.raises(dt.NotFoundError, match="not found in the store"):
+        pl.scan_datom("MISS.t")  # type: ignore[attr-defined]

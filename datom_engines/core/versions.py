@@ -112,7 +112,8 @@ def select_version(
             shown = ", ".join(_describe(e, length) for e in matches[:_SHOWN])
             more = f" and {len(matches) - _SHOWN} more" if len(matches) > _SHOWN else ""
             raise AmbiguousVersionError(
-                f'version prefix "{version}" matches {len(matches)} versions{_label(table)}: {shown}{more}'
+                f'version prefix "{version}" is ambiguous: it matches {len(matches)} versions{_label(table)}: '
+                f"{shown}{more}"
             )
         return dict(matches[0])
 

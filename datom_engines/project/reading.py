@@ -154,7 +154,7 @@ def resolve(
 
 def _missing_object(resolved: ResolvedVersion, what: str) -> NotFoundError:
     return NotFoundError(
-        f"the parquet object of {what} is missing from the store ({resolved.url})",
+        f"the parquet object of {what} was not found in the store ({resolved.url})",
         hint="a writer holding the data can rewrite it; validate() lists missing objects",
     )
 
