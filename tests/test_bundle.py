@@ -101,3 +101,13 @@ def test_damaged_or_misplaced_bundles_are_refused(tmp_path: Path, bare_remote: s
         dt.unregister(name)
     dt.use_governance(gov)
     assert pl.from_arrow(dt.read("P.lb")).equals(frame(300))  # type: ignore[union-attr]
+
+
+def test_export_by_name_through_the_given_governance(tmp_path: Path, bare_remote: str) -> None:
+    proj = dt.init(tmp_path / "P", "P", store=tmp_path / "store", remote=bare_remote)
+    proj.write(frame(20), "lb")
+    gov = dt.init_governance(tmp_path / "gov-store")
+    dt.register_project(proj, governance=gov)
+    dt.unregister("P")  # a fresh process: the name is known only to the governance passed in
+    info = dt.export_bundle(tmp_path / "p.tar", ["P"], governance=gov, include_repos=False)
+    assert info.projects == ("P",)

@@ -159,7 +159,10 @@ def test_governance_from_environment_and_local_store(
     proj = dt.init(tmp_path / "clone", "LOC", store=local_store.url, remote=bare_remote)
     proj.write(frame(), "t")
     gov_dir = tmp_path / "gov-store"
-    gov = dt.open_governance(gov_dir)  # a store-only governance (no repo)
+    with pytest.raises(dt.NotFoundError, match="no governance store at .*gov-store"):
+        dt.open_governance(gov_dir)  # a typo must not create a directory and report "no projects"
+    assert not gov_dir.exists()
+    gov = dt.init_governance(gov_dir)  # a store-only governance (no repo)
     dt.register_project(proj, governance=gov)
     ref = json.loads((gov_dir / "datom/projects/LOC/ref.json").read_text())
     assert ref == {"current": {"type": "local", "root": local_store.url}, "previous": []}
@@ -172,7 +175,7 @@ def test_governance_from_environment_and_local_store(
     assert dt.list_projects()[0].registered_at is None  # store listing: no registration time (section 4.11)
     # use_governance wins over the environment
     forget_all()
-    dt.use_governance(tmp_path / "empty-gov")
+    dt.use_governance(dt.init_governance(tmp_path / "empty-gov"))
     with pytest.raises(dt.NotFoundError, match="empty-gov"):
         dt.read("LOC.t")
 
@@ -182,7 +185,7 @@ def test_migration_stops_when_verification_fails(tmp_path: Path, make_store: Cal
     src = make_store("local")
     proj = dt.init(tmp_path / "clone", "MIG", store=src.url, remote=bare_remote)
     res = proj.write(frame(), "t")
-    gov = dt.open_governance(tmp_path / "gov")
+    gov = dt.init_governance(tmp_path / "gov")
     dt.register_project(proj, governance=gov)
     dst_dir = tmp_path / "dst"
     # the destination already has an object under the same key with the same size but other bytes
@@ -210,7 +213,7 @@ def test_migration_stops_when_verification_fails(tmp_path: Path, make_store: Cal
 
 
 def test_malformed_ref_json_is_reported(tmp_path: Path) -> None:
-    gov = dt.open_governance(tmp_path / "gov")
+    gov = dt.init_governance(tmp_path / "gov")
     gov.store.put_bytes("projects/BAD/ref.json", b'{"previous": []}')
     dt.use_governance(gov)
     with pytest.raises(dt.StoreError, match=r"projects/BAD/ref\.json is malformed.*current"):

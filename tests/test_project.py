@@ -341,3 +341,34 @@ def test_first_push_follows_the_branch_of_a_plain_bare_remote(tmp_path: Path, lo
     out = tmp_path / "git-clone"
     subprocess.run(["git", "clone", "-q", str(remote), str(out)], check=True)
     assert (out / "lb" / "metadata.json").is_file() and (out / ".datom" / "project.yaml").is_file()
+
+
+def test_user_mistakes_get_clear_errors_and_leave_nothing(tmp_path: Path, bare_remote: str) -> None:
+    store = tmp_path / "new-store"
+    proj = dt.init(tmp_path / "p", "MIST", store=store, remote=bare_remote)
+    proj.write(lb_frame(), "lb")
+    with pytest.raises(dt.InvalidArgumentError, match=r"no column\(s\) 'NOPE'[\s\S]*its columns are: USUBJID"):
+        proj.read("lb", columns=["NOPE"])
+    with pytest.raises(dt.InvalidArgumentError, match="list of column names"):
+        proj.read("lb", columns="USUBJID")  # type: ignore[arg-type]
+    assert proj.read("lb", columns=["USUBJID"]).column_names == ["USUBJID"]
+    # init into an existing project fails before touching the (new) store
+    fresh = tmp_path / "never-made"
+    with pytest.raises(dt.InvalidArgumentError, match="already holds a datom project"):
+        dt.init(tmp_path / "p", "MIST2", store=fresh, remote=str(tmp_path / "x.git"))
+    assert not fresh.exists()
+    # a clone is ready for `datom sync` (the inbox is git-ignored, so git does not carry it)
+    other = dt.clone(bare_remote, tmp_path / "other")
+    assert (other.path / "input_files").is_dir()
+
+
+def test_reader_of_a_store_without_manifest(tmp_path: Path, local_store: StoreSpec, bare_remote: str) -> None:
+    proj = new_project(tmp_path, local_store, bare_remote)
+    proj.write(lb_frame(), "lb")
+    proj.store.delete(".metadata/manifest.json")  # e.g. an interrupted publish (reference section 8 item 22)
+    dt.unregister("STUDY1")
+    with pytest.raises(dt.NotFoundError, match="no datom project"):
+        dt.connect(local_store.url)
+    with pytest.warns(UserWarning, match="no manifest mirror"):
+        reader = dt.connect(local_store.url, project="STUDY1")
+    assert pl.from_arrow(reader.read("lb")).equals(lb_frame())

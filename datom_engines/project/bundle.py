@@ -22,7 +22,7 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,14 @@ def _gov_arcname(key: str) -> str:
     return f"governance/store/datom/{key}"
 
 
+def _project(name: str, gov: Governance | None, storage_options: Mapping[str, Any] | None) -> Project:
+    """A project by name: opened in this process, else through the governance the bundle is made from."""
+    if name in registry.registered() or gov is None:
+        return registry.resolve_project(name, storage_options)
+    found = gov.connect(name, storage_options)
+    return found if found is not None else registry.resolve_project(name, storage_options)
+
+
 def export_bundle(
     archive: str | os.PathLike[str],
     projects: Sequence[str | Project],
@@ -91,7 +99,7 @@ def export_bundle(
     if not projects:
         raise InvalidArgumentError("export_bundle needs at least one project")
     gov = governance or active_governance()
-    handles = [registry.resolve_project(p, storage_options) if isinstance(p, str) else p for p in projects]
+    handles = [_project(p, gov, storage_options) if isinstance(p, str) else p for p in projects]
     target = Path(archive).absolute()
     mode = "w:gz" if target.name.endswith((".tar.gz", ".tgz")) else "w"
     partial = target.with_name(f".{target.name}.partial")

@@ -193,10 +193,11 @@ class Governance:
         location = record_location(current, default_protocol=self.location.protocol, storage_options=options)
         if previous and warn:
             old = previous[0]
-            sunset = old.get("sunset_at") or old.get("sunset_date") or old.get("until") or "unknown"
+            sunset = old.get("sunset_at") or old.get("sunset_date") or old.get("until")
+            retired = f"is retired after {sunset}" if sunset else "is no longer current (no retirement date recorded)"
             warnings.warn(
                 f"project {name!r} was migrated: its data now lives at {location.store_url}; the previous location "
-                f"{_describe_old(old, self.location.protocol)} (root {old.get('root')!r}) is retired after {sunset}",
+                f"{_describe_old(old, self.location.protocol)} (root {old.get('root')!r}) {retired}",
                 ProjectMovedWarning,
                 stacklevel=4,
             )
@@ -487,8 +488,11 @@ def open_governance(
 ) -> Governance:
     """A governance handle: a store URL (or local directory) and optionally a local gov repo clone."""
     location = StoreLocation.parse(store, prefix=prefix, storage_options=storage_options)
-    if location.is_local:
-        os.makedirs(location.root, exist_ok=True)
+    if location.is_local and not os.path.isdir(location.root):
+        raise NotFoundError(
+            f"no governance store at {location.root} (the directory does not exist)",
+            hint="check the path; a new governance store is made with init_governance() (`datom gov init`)",
+        )
     gov_repo = repo if isinstance(repo, GitRepo) or repo is None else GitRepo.open(Path(repo).absolute())
     return Governance(location, gov_repo)
 
@@ -519,7 +523,10 @@ def init_governance(
         if not gov_repo.push(commit, expected_remote=None):
             raise InvalidArgumentError(f"the remote {remote} already has commits", hint="clone it and pass repo=")
         gov_repo.advance(commit)
-    return open_governance(store, storage_options=storage_options, prefix=prefix, repo=gov_repo)
+    location = StoreLocation.parse(store, prefix=prefix, storage_options=storage_options)
+    if location.is_local:
+        os.makedirs(location.root, exist_ok=True)
+    return open_governance(location, repo=gov_repo)
 
 
 _active: Governance | None = None

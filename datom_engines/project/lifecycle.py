@@ -14,7 +14,7 @@ from .._version import __version__
 from ..core import jsonfmt, keys
 from ..core.metadata import gitignore_text, new_manifest, project_yaml_text, readme_text
 from ..core.names import validate_name
-from ..errors import DatomError, GitError, InvalidArgumentError
+from ..errors import DatomError, GitError, InvalidArgumentError, NotFoundError
 from ..gitrepo import GitCredentials, GitRepo
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
@@ -54,23 +54,29 @@ def init_project(
     this call created.
     """
     validate_name(project, "project name")
-    location = _location(store, prefix, storage_options)
-    objstore = ObjectStore(location)
-    if location.is_local:
-        os.makedirs(location.root, exist_ok=True)
-    objstore.check_reachable()
-    if not force and objstore.exists(keys.MANIFEST_KEY):
-        try:
-            other = read_manifest(objstore).get("project_name", "<unknown>")
-        except DatomError:
-            other = "<unreadable>"
-        raise InvalidArgumentError(
-            f"store namespace {location.url()} is already occupied by project {other!r}",
-            hint="use another prefix for this project (two projects cannot share a namespace), or force=True",
-        )
     target = Path(path).absolute()
     if (target / keys.PROJECT_YAML_PATH).exists():
         raise InvalidArgumentError(f"{target} already holds a datom project", hint="open it with open_project(path)")
+    location = _location(store, prefix, storage_options)
+    objstore = ObjectStore(location)
+    made_root = location.is_local and not os.path.exists(location.root)
+    if made_root:
+        os.makedirs(location.root)
+    try:
+        objstore.check_reachable()
+        if not force and objstore.exists(keys.MANIFEST_KEY):
+            try:
+                other = read_manifest(objstore).get("project_name", "<unknown>")
+            except DatomError:
+                other = "<unreadable>"
+            raise InvalidArgumentError(
+                f"store namespace {location.url()} is already occupied by project {other!r}",
+                hint="use another prefix for this project (two projects cannot share a namespace), or force=True",
+            )
+    except BaseException:
+        if made_root:
+            shutil.rmtree(location.root, ignore_errors=True)
+        raise
     if _is_local_path(remote):
         remote = str(Path(remote).absolute())
         if not os.path.exists(remote):
@@ -99,11 +105,13 @@ def init_project(
             raise GitError(f"the remote {remote} already has commits", hint="clone it with clone(remote, path) instead")
     except BaseException:
         _rollback(target, created_dir, had_git)
+        if made_root:
+            shutil.rmtree(location.root, ignore_errors=True)
         raise
     repo.advance(commit)
     (target / keys.INPUT_DIR).mkdir(exist_ok=True)
     publish_manifest(repo, objstore, commit)
-    return registry.register(Project(project, objstore, repo))
+    return registry.register(Project(project, objstore, repo, recorded=location))
 
 
 def _rollback(target: Path, created_dir: bool, had_git: bool) -> None:
@@ -152,7 +160,9 @@ def clone_project(
     created = not target.exists()
     repo = GitRepo.clone(remote, target, credentials=credentials)
     try:
-        return _project_from_clone(repo, store, prefix, storage_options)
+        project = _project_from_clone(repo, store, prefix, storage_options)
+        (target / keys.INPUT_DIR).mkdir(exist_ok=True)  # the git-ignored inbox of sync, as init makes it
+        return project
     except BaseException:
         if created:
             shutil.rmtree(target, ignore_errors=True)
@@ -181,11 +191,24 @@ def connect(
 ) -> Project:
     """Open a project from its store alone (reader role: no git, read-only).
 
-    The project's name is read from the store's manifest; if ``project`` is given it must match.
+    The project's name is read from the store's manifest; if ``project`` is given it must match. A store
+    whose manifest mirror is missing (an interrupted publish) can still be read when ``project`` is given:
+    reading a table needs only that table's metadata; listing tables needs the manifest.
     """
     location = _location(store, prefix, storage_options)
     objstore = ObjectStore(location)
-    manifest = read_manifest(objstore)
+    try:
+        manifest = read_manifest(objstore)
+    except NotFoundError:
+        if project is None:
+            raise
+        validate_name(project, "project name")
+        warnings.warn(
+            f"the store {location.url()} has no manifest mirror; tables of {project!r} can be read by name, but "
+            "not listed until a writer repairs the store with validate(repair=True)",
+            stacklevel=2,
+        )
+        return registry.register(Project(project, objstore, None))
     name = manifest.get("project_name")
     if not isinstance(name, str) or not name:
         raise InvalidArgumentError(f"the manifest at {location.url()} has no project_name")

@@ -16,7 +16,14 @@ from ..core.metadata import metadata_sha, parse_timestamp
 from ..core.names import TableRef, check_hex_sha, validate_name
 from ..core.values import TableInfo, Version
 from ..core.versions import select_version
-from ..errors import DatomError, NotFoundError, StoreAccessDeniedError, StoreError, VersionNotFoundError
+from ..errors import (
+    DatomError,
+    InvalidArgumentError,
+    NotFoundError,
+    StoreAccessDeniedError,
+    StoreError,
+    VersionNotFoundError,
+)
 from ..progress import Progress, stage
 from ..storage.cache import active_cache
 from ..storage.integrity import check_integrity, download_verified, sha256_file
@@ -242,6 +249,16 @@ def fetch_parquet(
     return dest, True
 
 
+def _check_columns(path: str, columns: list[str], resolved: ResolvedVersion) -> None:
+    names = pq.read_schema(path).names
+    unknown = [c for c in columns if c not in names]
+    if unknown:
+        raise InvalidArgumentError(
+            f"{resolved.ref}@{resolved.version[:8]} has no column(s) {', '.join(map(repr, unknown))}",
+            hint=f"its columns are: {', '.join(names)}",
+        )
+
+
 def read_arrow(
     store: ObjectStore,
     resolved: ResolvedVersion,
@@ -254,9 +271,15 @@ def read_arrow(
     Remote objects go through the read cache (see :mod:`datom_engines.storage.cache`): a second read
     of the same version downloads nothing.
     """
+    if columns is not None and (isinstance(columns, str) or not all(isinstance(c, str) for c in columns)):
+        raise InvalidArgumentError(
+            f"columns must be a list of column names, got {columns!r}", hint='e.g. columns=["USUBJID", "AGE"]'
+        )
     for attempt in range(2):
         path, temporary = fetch_parquet(store, resolved, progress=progress)
         try:
+            if columns is not None:
+                _check_columns(path, columns, resolved)
             return pq.read_table(path, columns=columns, memory_map=not temporary)
         except FileNotFoundError:
             if temporary or attempt:  # a cached copy evicted by another process in between: fetch again
