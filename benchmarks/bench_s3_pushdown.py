@@ -10,10 +10,9 @@ columns) several ways, side by side, interleaved over a few rounds:
 * raw ``pl.scan_parquet(url, storage_options=...)`` on the parquet URL;
 * ``datom_engines.resolve("BENCH.big")`` then ``pl.scan_parquet(resolved.urls, resolved.storage_options)``
   (resolution reads the metadata mirror: two small JSON GETs are counted too);
-* ``pl.scan_datom("BENCH.big")`` when the Polars adapter is installed;
+* ``pl.scan_datom("BENCH.big")``;
 * raw DuckDB ``read_parquet(url)`` over fsspec/s3fs (``default_cache_type="none"``);
-* DuckDB ``read_parquet`` of the datom-resolved URL, and ``FROM datom('BENCH.big')`` when the DuckDB
-  adapter is installed.
+* DuckDB ``read_parquet`` of the datom-resolved URL, and ``FROM datom('BENCH.big')``.
 
 Bytes are counted on the wire by a proxy between the clients and the server (response bodies). Target:
 datom bytes within 1.1x of raw, and at most a few row groups' worth.
@@ -45,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from s3proxy import CountingProxy
 
 import datom_engines as dt
+import datom_engines.duckdb as ddb
 
 KEY, SECRET = "bench", "bench-secret"
 BUCKET = "datom-bench"
@@ -222,18 +222,15 @@ def run(workdir: Path, endpoint: str, size_gb: float) -> None:
             "polars raw scan_parquet": polars_raw,
             "polars dt.resolve + scan_parquet": polars_datom_resolve,
         }
-        scan_datom = _polars_adapter()
-        if scan_datom is not None:
-            methods["polars pl.scan_datom"] = lambda: (
-                scan_datom("BENCH.big").filter(pl.col("id").is_between(lo, hi)).collect().height
-            )
+        methods["polars pl.scan_datom"] = lambda: (
+            dt.scan_datom("BENCH.big").filter(pl.col("id").is_between(lo, hi)).collect().height
+        )
         methods["duckdb raw read_parquet"] = duck_raw
         methods["duckdb dt.resolve + read_parquet"] = duck_datom_resolve
-        duck_datom = _duckdb_adapter()
-        if duck_datom is not None:
-            methods["duckdb FROM datom(...)"] = lambda: len(
-                duck_datom.execute(f"SELECT * FROM datom('BENCH.big') WHERE id BETWEEN {lo} AND {hi}").fetchall()
-            )
+        duck_datom = ddb.register(duckdb.connect())
+        methods["duckdb FROM datom(...)"] = lambda: len(
+            duck_datom.execute(f"SELECT * FROM datom('BENCH.big') WHERE id BETWEEN {lo} AND {hi}").fetchall()
+        )
 
         times: dict[str, list[float]] = {m: [] for m in methods}
         fetched: dict[str, tuple[int, int, int]] = {}
@@ -262,29 +259,6 @@ def run(workdir: Path, endpoint: str, size_gb: float) -> None:
         print(f"{name:36} {statistics.median(times[name]):8.3f} {parquet_bytes / 1e6:10.1f} {other_kb:8.1f} "
               f"{gets:8d} {parquet_bytes / rg_bytes:10.2f} {ratio:7.2f}x")  # fmt: skip
     print(f"\nwhole object: {size / 1e6:.0f} MB; target: datom bytes <= 1.1x raw and only a few row groups")
-
-
-def _polars_adapter() -> Callable[..., pl.LazyFrame] | None:
-    try:
-        import datom_engines.polars  # noqa: F401  (registers pl.scan_datom)
-    except ImportError:
-        return None
-    return getattr(dt, "scan_datom", None) or getattr(pl, "scan_datom", None)
-
-
-def _duckdb_adapter() -> duckdb.DuckDBPyConnection | None:
-    try:
-        import datom_engines.duckdb as ddb  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    for name in ("connect", "connection"):
-        if callable(getattr(ddb, name, None)):
-            return getattr(ddb, name)()
-    if callable(getattr(ddb, "register", None)):
-        con = duckdb.connect()
-        ddb.register(con)
-        return con
-    return None
 
 
 if __name__ == "__main__":

@@ -316,7 +316,9 @@ def test_version_errors_are_clear_sql_errors(
         if shared:
             break
     assert shared is not None
-    with pytest.raises(duckdb.Error, match=rf'prefix "{shared}" is ambiguous: it matches \d+ versions[\s\S]*hint: use a longer prefix'):
+    with pytest.raises(
+        duckdb.Error, match=rf'prefix "{shared}" is ambiguous: it matches \d+ versions[\s\S]*hint: use a longer prefix'
+    ):
         rows(con, "FROM datom('STUDY1.lb', version := ?)", [shared])
 
 

@@ -265,7 +265,9 @@ def test_ambiguous_prefix(proj: dt.Project) -> None:
         if len(by_first[version[0]]) == 2:
             break
     prefix, clash = next((p, v) for p, v in by_first.items() if len(v) == 2)
-    with pytest.raises(dt.AmbiguousVersionError, match=f'version prefix "{prefix}" is ambiguous: it matches 2 versions') as err:
+    with pytest.raises(
+        dt.AmbiguousVersionError, match=f'version prefix "{prefix}" is ambiguous: it matches 2 versions'
+    ) as err:
         dt.scan_datom("P.lb", version=prefix)
     assert clash[0][:12] in str(err.value) and clash[1][:12] in str(err.value)
     assert "longer prefix" in err.value.hint

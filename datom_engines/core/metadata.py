@@ -886,7 +886,8 @@ import polars as pl
 # writers work in a git clone
 project = datom_engines.clone("{clone}", "{project_name}")
 
-# readers only need the store
+# readers only need the store (credentials via storage_options=...)
+datom_engines.connect("{store_url}")
 df = pl.scan_datom("{project_name}.<table>").collect()
 ```
 
