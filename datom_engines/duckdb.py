@@ -370,11 +370,13 @@ def attach(con: Connection | None, project: str, *, schema: str | None = None) -
     proj = api.project(validate_name(project, "project name"))
     schema_name = _quote_ident(validate_name(schema, "schema name") if schema is not None else proj.name)
     tables = [info.name for info in proj.tables()]
-    with _lock, con.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
+    # on ``con`` itself, not a cursor: a cursor's DDL stays invisible to ``con`` while ``con`` holds an
+    # open transaction (a pending result), which would make a successful attach look like it did nothing
+    with _lock:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
         for table in tables:
             ref = _quote_literal(f"{proj.name}.{table}")
-            cur.execute(f"CREATE OR REPLACE VIEW {schema_name}.{_quote_ident(table)} AS SELECT * FROM datom({ref})")
+            con.execute(f"CREATE OR REPLACE VIEW {schema_name}.{_quote_ident(table)} AS SELECT * FROM datom({ref})")
     return tables
 
 

@@ -572,3 +572,12 @@ def test_bad_writes_write_nothing(tmp_path: Path, local_store: StoreSpec, bare_r
     dt.connect(local_store.url)  # a reader: no git clone
     with pytest.raises(dt.ReadOnlyError):
         ddb.write(con, "STUDY1.copy", "FROM datom('STUDY1.lb')")
+
+
+def test_attach_after_a_pending_result(tmp_path: Path, local_store: StoreSpec, bare_remote: str, con: Any) -> None:
+    """A result left unread on the connection must not make attach silently create nothing."""
+    proj = new_project(tmp_path, local_store, bare_remote)
+    proj.write(lb_frame(), "lb")
+    con.execute("FROM datom($1, version := $2)", ["STUDY1.lb", None])  # not fetched
+    assert ddb.attach(con, "STUDY1") == ["lb"]
+    assert con.execute("SELECT count(*) FROM STUDY1.lb").fetchall() == [(lb_frame().height,)]

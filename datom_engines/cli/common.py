@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -18,7 +20,9 @@ from ..errors import DatomError, InvalidNameError
 from ..project.lifecycle import connect, open_project
 from ..project.project import Project
 from ..project.registry import resolve_project
+from ..storage.location import StoreLocation
 from .bars import ProgressBars
+from .hints import for_shell, message_for_shell
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +37,39 @@ class State:
     store: str | None = None
     storage_options: dict[str, str] = field(default_factory=dict)
     bars: ProgressBars | None = None
+    pending_warnings: list[str] = field(default_factory=list)  # --json: not yet put into an output object
+
+    def warn(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        """``warnings.showwarning`` while a command runs: ``warning: <message>`` instead of file:line noise.
+
+        In text mode the line goes to stderr at once; with ``--json`` it waits for the output object
+        (:func:`emit` puts it under ``"warnings"``), and whatever no object took is printed on stderr
+        at the end (:meth:`flush_warnings`).
+        """
+        text = for_shell(str(message)) or ""
+        if self.json:
+            if text not in self.pending_warnings:
+                self.pending_warnings.append(text)
+        else:
+            click.echo(f"warning: {text}", err=True)
+
+    def take_warnings(self) -> list[str]:
+        """The warnings not yet shown (``--json`` mode), and forget them."""
+        taken, self.pending_warnings = self.pending_warnings, []
+        return taken
+
+    def flush_warnings(self) -> None:
+        """Print the warnings no JSON output object took, on stderr."""
+        for text in self.take_warnings():
+            click.echo(f"warning: {text}", err=True)
 
     def progress_bars(self) -> ProgressBars:
         """The progress callable for this invocation (draws nothing when disabled or not a terminal)."""
@@ -119,9 +156,9 @@ def storage_option_param(f: F) -> F:
     )(f)
 
 
-def store_options(f: F) -> F:
-    """``--store URL`` (env ``DATOM_STORE``) and repeatable ``--storage-option KEY=VALUE``."""
-    f = click.option(
+def storage_options_option(f: F) -> F:
+    """A repeatable ``--storage-option KEY=VALUE`` collected into the :class:`State`."""
+    return click.option(
         "--storage-option",
         "storage_option",
         multiple=True,
@@ -131,20 +168,40 @@ def store_options(f: F) -> F:
         help="Store credentials/settings, repeatable (e.g. aws_endpoint_url=http://...). "
         "Prefer the usual AWS_* environment variables for secrets.",
     )(f)
+
+
+READ_STORE_HELP = (
+    "The store (a directory or s3://bucket/prefix): enough to read, no clone needed; "
+    "with a clone it overrides the recorded store [env DATOM_STORE]."
+)
+WRITE_STORE_HELP = (
+    "Use this store (a directory or s3://bucket/prefix) instead of the one recorded in the clone; "
+    "writing always needs a clone (`datom clone`) [env DATOM_STORE]."
+)
+
+
+def store_options(f: F, store_help: str = READ_STORE_HELP) -> F:
+    """``--store URL`` (env ``DATOM_STORE``) and repeatable ``--storage-option KEY=VALUE``."""
     return click.option(
         "--store",
         metavar="URL",
         envvar="DATOM_STORE",
         expose_value=False,
         callback=_set("store"),
-        help="The store (a directory or s3://bucket/prefix): enough to read, no clone needed; "
-        "with a clone it overrides the recorded store [env DATOM_STORE].",
-    )(f)
+        help=store_help,
+    )(storage_options_option(f))
 
 
 def project_options(f: F) -> F:
-    """Project selection (``--repo``, ``--store``, ``--storage-option``), ``--json`` and ``--no-progress``."""
+    """Project selection for commands that read (``--repo``, ``--store``, ``--storage-option``), ``--json``
+    and ``--no-progress``."""
     return repo_option(store_options(json_option(progress_option(f))))
+
+
+def clone_options(f: F) -> F:
+    """Project selection for commands that write (a clone; ``--store`` only overrides its store), ``--json``
+    and ``--no-progress``."""
+    return repo_option(store_options(json_option(progress_option(f)), WRITE_STORE_HELP))
 
 
 # ----- names -----------------------------------------------------------------------------------------
@@ -189,7 +246,24 @@ def find_clone(start: Path | None = None) -> Path | None:
     return None
 
 
-_NO_PROJECT = "no datom project here: run inside a project clone, or pass --repo PATH (a clone) or --store URL"
+class ProjectUsageError(click.UsageError):
+    """A usage error about which project a command works on (exit 2), with a hint and a JSON type."""
+
+    def __init__(self, kind: str, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.hint = hint
+
+
+_CLONE_HINT = "make one with `datom clone REMOTE DIR`, then run the command inside DIR (or pass --repo DIR)"
+
+
+def _not_a_clone(path: Path) -> ProjectUsageError:
+    return ProjectUsageError(
+        "NotACloneError",
+        f"{path} is not a datom project clone (no {keys.PROJECT_YAML_PATH})",
+        "pass --repo with the root of a clone (the folder holding .datom/), or " + _CLONE_HINT,
+    )
 
 
 def developer_project() -> Project:
@@ -197,10 +271,29 @@ def developer_project() -> Project:
     st = state()
     path = Path(st.repo) if st.repo else find_clone()
     if path is None:
-        raise click.UsageError(_NO_PROJECT.replace(" or --store URL", "") + " (this command writes)")
+        if st.store:
+            raise ProjectUsageError(
+                "NoCloneError",
+                "this command writes, and writing needs a clone of the project's data repo: "
+                "--store alone gives read-only access",
+                _CLONE_HINT + "; --store then only overrides the clone's recorded store",
+            )
+        raise ProjectUsageError(
+            "NoCloneError",
+            "no datom project clone here, and this command writes (writing needs a clone of the data repo)",
+            "run inside a clone, pass --repo DIR, or " + _CLONE_HINT,
+        )
     if not (path / keys.PROJECT_YAML_PATH).is_file():
-        raise click.UsageError(f"{path} is not a datom project clone (no {keys.PROJECT_YAML_PATH})")
+        raise _not_a_clone(path)
     return open_project(path, store=st.store, storage_options=st.storage_options or None)
+
+
+def project_mismatch(where: str, holds: str, wanted: str) -> ProjectUsageError:
+    return ProjectUsageError(
+        "ProjectMismatchError",
+        f"{where} holds project {holds!r}, not {wanted!r}",
+        f"name the table {holds}.TABLE, or pass --store URL or --repo PATH for project {wanted!r}",
+    )
 
 
 def any_project(project_name: str | None = None) -> Project:
@@ -208,21 +301,25 @@ def any_project(project_name: str | None = None) -> Project:
     st = state()
     options = st.storage_options or None
     if st.store:
-        return connect(st.store, project=project_name or None, storage_options=options)
+        proj = connect(st.store, storage_options=options)
+        if project_name and proj.name != project_name:
+            raise project_mismatch(f"the store {store_url(proj.location)}", proj.name, project_name)
+        return proj
     path = Path(st.repo) if st.repo else find_clone()
     if path is not None:
         if not (path / keys.PROJECT_YAML_PATH).is_file():
-            raise click.UsageError(f"{path} is not a datom project clone (no {keys.PROJECT_YAML_PATH})")
+            raise _not_a_clone(path)
         proj = open_project(path, storage_options=options)
         if project_name and proj.name != project_name:
-            raise click.UsageError(
-                f"the clone at {path} holds project {proj.name!r}, not {project_name!r}; "
-                "pass --store URL or --repo PATH for that project"
-            )
+            raise project_mismatch(f"the clone at {path}", proj.name, project_name)
         return proj
     if project_name:
         return resolve_project(project_name, options)
-    raise click.UsageError(_NO_PROJECT)
+    raise ProjectUsageError(
+        "NoProjectError",
+        "no datom project here",
+        "run inside a project clone, or pass --repo PATH (a clone) or --store URL (read-only)",
+    )
 
 
 def table_project(ref: TableRef, developer: bool = False) -> tuple[Project, str]:
@@ -230,17 +327,37 @@ def table_project(ref: TableRef, developer: bool = False) -> tuple[Project, str]
     if developer:
         proj = developer_project()
         if ref.project and ref.project != proj.name:
-            raise click.UsageError(f"the clone holds project {proj.name!r}, not {ref.project!r}")
+            raise project_mismatch(f"the clone at {proj.path}", proj.name, ref.project)
         return proj, ref.table
     return any_project(ref.project or None), ref.table
+
+
+def store_url(location: StoreLocation) -> str:
+    """The store as a user passes it to ``--store``: the directory or ``s3://bucket/prefix``.
+
+    Not the ``.../datom`` namespace inside it. A local store with a prefix is the directory
+    ``root/prefix``, which names the same namespace.
+    """
+    if location.is_local and location.prefix:
+        return os.path.join(location.root, *location.prefix.split("/"))
+    return location.store_url
 
 
 # ----- output ----------------------------------------------------------------------------------------
 
 
 def emit(data: Any, text: str | Callable[[], str]) -> None:
-    """Print ``data`` as JSON with ``--json``, else the human ``text``."""
-    if state().json:
+    """Print ``data`` as JSON with ``--json``, else the human ``text``.
+
+    With ``--json``, warnings raised so far go under the key ``"warnings"`` when ``data`` is an object
+    (the key is absent when there were none); for a list they are printed on stderr instead.
+    """
+    st = state()
+    if st.json:
+        if isinstance(data, dict):
+            pending = st.take_warnings()
+            if pending:
+                data = {**data, "warnings": pending}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     else:
         click.echo(text() if callable(text) else text)
@@ -272,14 +389,77 @@ def short(sha: str | None) -> str | None:
     return sha[:8] if sha else None
 
 
-def report_error(exc: BaseException, as_json: bool) -> None:
-    """Print an error for people (stderr) or scripts (a JSON object on stdout)."""
-    if isinstance(exc, DatomError):
-        kind, message, hint = type(exc).__name__, exc.message, exc.hint
+def integral(value: float | int | None) -> float | int | None:
+    """``value`` as an ``int`` when it is a whole number (``4696.0`` -> ``4696``), else unchanged."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_OS_HINTS = {
+    errno.ENOENT: "check the path; create missing directories first",
+    errno.ENOTDIR: "check the path: a part of it is a file, not a directory",
+    errno.EISDIR: "give a file name, not a directory",
+    errno.EACCES: "check the permissions of the path, or choose another one",
+    errno.EPERM: "check the permissions of the path, or choose another one",
+    errno.EROFS: "the file system is read-only; choose another path",
+    errno.ENOSPC: "free some disk space (or choose another disk) and retry",
+    errno.EDQUOT: "free some disk space (or choose another disk) and retry",
+    errno.EEXIST: "remove it, or choose another path",
+}
+
+
+def describe_os_error(exc: OSError, action: str = "") -> tuple[str, str]:
+    """The message (naming the path) and hint for an operating-system error.
+
+    Polars raises ``OSError("No space left on device (os error 28): path")`` without ``errno``: the
+    code is read from the text then.
+    """
+    code, reason = exc.errno, exc.strerror
+    if code is None:
+        found = re.search(r"\(os error (\d+)\)", str(exc))
+        if found:
+            code = int(found.group(1))
+            reason = os.strerror(code)
+    reason = reason or str(exc)
+    path = exc.filename
+    if path is not None:
+        where = f"cannot {action} {os.fsdecode(path)}" if action else os.fsdecode(path)
+        message = f"{where}: {reason}"
     else:
-        kind, message, hint = type(exc).__name__, str(exc), ""
-    if as_json:
-        click.echo(json.dumps({"error": {"type": kind, "message": message, "hint": hint or None}}, indent=2))
+        message = f"cannot {action}: {reason}" if action else reason
+    return message, _OS_HINTS.get(code or 0, "")
+
+
+def error_fields(exc: BaseException) -> tuple[str, str, str]:
+    """``(type, message, hint)`` of an error, in shell terms."""
+    kind = getattr(exc, "kind", None) or type(exc).__name__
+    if isinstance(exc, DatomError):
+        return kind, message_for_shell(exc.message), for_shell(exc.hint) or ""
+    if isinstance(exc, ProjectUsageError):
+        return kind, exc.format_message(), exc.hint
+    if isinstance(exc, click.UsageError):
+        command = exc.ctx.command_path if exc.ctx is not None else "datom"
+        return "UsageError", exc.format_message(), f"see `{command} --help`"
+    if isinstance(exc, OSError):
+        message, hint = describe_os_error(exc)
+        return kind, message, hint
+    return kind, str(exc), ""
+
+
+def report_error(exc: BaseException, st: State) -> None:
+    """Print an error for people (stderr) or scripts (``--json``: a JSON object on stdout).
+
+    The JSON object is ``{"error": {"type", "message", "hint"}}``, plus ``"warnings"`` (a list) when
+    warnings were raised before the error.
+    """
+    kind, message, hint = error_fields(exc)
+    if st.json:
+        out: dict[str, Any] = {"error": {"type": kind, "message": message, "hint": hint or None}}
+        pending = st.take_warnings()
+        if pending:
+            out["warnings"] = pending
+        click.echo(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         click.echo(f"error: {message}", err=True)
         if hint:

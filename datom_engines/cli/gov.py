@@ -16,17 +16,25 @@ from ..project.governance import (
     open_governance,
     register_project,
 )
-from .common import developer_project, emit, format_table, json_option, repo_option, state, store_options
+from .common import (
+    developer_project,
+    emit,
+    format_table,
+    json_option,
+    project_mismatch,
+    repo_option,
+    state,
+    storage_options_option,
+)
 
 
-def _gov_options(f: Any) -> Any:
-    f = click.option(
+def _gov_repo_option(f: Any) -> Any:
+    return click.option(
         "--gov-repo",
         type=click.Path(file_okay=False, path_type=str),
         default=None,
-        help="A local clone of the governance git repo (registrations are committed and pushed there too).",
+        help="A local clone of the governance git repo (the change is committed and pushed there too).",
     )(f)
-    return _gov_url_option(f)
 
 
 def _gov_url_option(f: Any) -> Any:
@@ -71,7 +79,7 @@ def command() -> None:
     help="Also create a governance git repo here (needs --remote).",
 )
 @click.option("--remote", default=None, help="Git remote of the new governance repo (a URL, or a bare repo path).")
-@store_options
+@storage_options_option
 @json_option
 def gov_init(gov_url: str, path: str | None, remote: str | None) -> None:
     """Create a governance store (and optionally its git repo)."""
@@ -83,10 +91,11 @@ def gov_init(gov_url: str, path: str | None, remote: str | None) -> None:
 
 
 @command.command("register")
-@_gov_options
+@_gov_url_option
+@_gov_repo_option
 @click.option("--force", is_flag=True, help="Overwrite an existing registration of this project.")
 @repo_option
-@store_options
+@storage_options_option
 @json_option
 def gov_register(gov_url: str, gov_repo: str | None, force: bool) -> None:
     """Register the project of this clone (or --repo) in the governance store."""
@@ -100,17 +109,17 @@ def gov_register(gov_url: str, gov_repo: str | None, force: bool) -> None:
 
 
 @command.command("list")
-@_gov_options
-@store_options
+@_gov_url_option
+@storage_options_option
 @json_option
-def gov_list(gov_url: str, gov_repo: str | None) -> None:
+def gov_list(gov_url: str) -> None:
     """List the registered projects and where their data lives.
 
     \b
     --json prints a list of objects with the fields:
       name, data_backend, data_root, data_prefix, data_region, registered_at
     """
-    projects = list_projects(_open(gov_url, gov_repo))
+    projects = list_projects(_open(gov_url, None))
     rows = [[p.name, p.data_backend, p.data_root, p.data_prefix, p.data_region] for p in projects]
     emit(
         [_record(p) for p in projects],
@@ -125,11 +134,12 @@ def gov_list(gov_url: str, gov_repo: str | None) -> None:
 @command.command("migrate")
 @click.argument("project_name", metavar="PROJECT")
 @click.argument("destination", metavar="STORE_URL")
-@_gov_options
+@_gov_url_option
+@_gov_repo_option
 @click.option("--reason", default=None, help="Why the data moves (recorded in migration_history.json).")
 @click.option("--sunset-at", default=None, help="When the old location stops being served (ISO date).")
 @repo_option
-@store_options
+@storage_options_option
 @json_option
 def gov_migrate(
     project_name: str, destination: str, gov_url: str, gov_repo: str | None, reason: str | None, sunset_at: str | None
@@ -140,7 +150,7 @@ def gov_migrate(
     """
     proj = developer_project()
     if proj.name != project_name:
-        raise click.UsageError(f"the clone holds project {proj.name!r}, not {project_name!r}")
+        raise project_mismatch(f"the clone at {proj.path}", proj.name, project_name)
     result = migrate_project(
         project_name,
         destination,

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import polars as pl
 
 from ..core.names import TableRef
+from ..errors import DatomError
+from ..project.project import Project
 from ..project.reading import fetch_parquet
 from .common import (
     TABLE,
     any_project,
+    describe_os_error,
     emit,
     format_table,
     human_size,
+    integral,
     project_options,
     short,
     state,
+    store_url,
     table_project,
 )
 
@@ -55,7 +64,7 @@ def tables(project_name: str | None) -> None:
         ]
         return format_table(rows, ["TABLE", "VERSIONS", "CURRENT", "DATA", "UPDATED (UTC)", "SIZE", "FORMAT"])
 
-    emit([t.to_dict() for t in infos], text)
+    emit([{**t.to_dict(), "size_bytes": integral(t.size_bytes)} for t in infos], text)
 
 
 @click.command()
@@ -86,6 +95,54 @@ def history(table: TableRef, limit: int | None) -> None:
         return format_table(rows, ["VERSION", "DATA", "CREATED (UTC)", "AUTHOR", "MESSAGE"])
 
     emit([v.to_dict() for v in versions], text)
+
+
+class OutputError(DatomError):
+    """The output file of ``datom read -o`` could not be written (exit code 1)."""
+
+
+def _check_output(output: Path, force: bool) -> None:
+    """Fail before any download when ``output`` cannot be written (or exists without ``--force``)."""
+    parent = output.absolute().parent
+    if not parent.is_dir():
+        raise OutputError(
+            f"cannot write {output}: the directory {parent} does not exist",
+            hint="create the directory first, or choose another --output",
+        )
+    if output.exists() and _is_regular(output) and not force:
+        raise OutputError(
+            f"{output} already exists; nothing was written",
+            hint="pass --force (or --overwrite) to replace it, or choose another --output",
+        )
+
+
+def _is_regular(path: Path) -> bool:
+    return stat.S_ISREG(path.stat().st_mode)
+
+
+def _write_output(output: Path, write: Callable[[Path], None]) -> None:
+    """Run ``write`` into a temporary file next to ``output``, then move it into place.
+
+    A failed write (disk full, permission denied...) leaves no partial file behind. An output that
+    exists and is not a regular file (``/dev/stdout``, a pipe) is written in place.
+    """
+    in_place = output.exists() and not _is_regular(output)
+    try:
+        if in_place:
+            write(output)
+        else:
+            tmp = output.absolute().parent / f".{output.name}.{uuid.uuid4().hex[:8]}.tmp"
+            try:
+                write(tmp)
+                os.replace(tmp, output)
+            finally:
+                tmp.unlink(missing_ok=True)
+    except (OSError, pl.exceptions.PolarsError) as exc:  # polars reports some I/O failures as ComputeError
+        err = exc if isinstance(exc, OSError) else OSError((str(exc).splitlines() or [type(exc).__name__])[0])
+        # the reason only: the path in the exception may be the temporary file
+        reason, hint = describe_os_error(OSError(err.errno, err.strerror) if err.errno else err)
+        tail = "" if in_place else "; nothing was written"
+        raise OutputError(f"cannot write {output}: {reason}{tail}", hint=hint or "check the --output path") from exc
 
 
 def _output_format(output: Path, fmt: str | None) -> str:
@@ -120,6 +177,9 @@ def _output_format(output: Path, fmt: str | None) -> str:
 )
 @click.option("--columns", "-c", default=None, metavar="A,B,...", help="Only these columns.")
 @click.option(
+    "--force", "--overwrite", "force", is_flag=True, help="Replace the --output file if it exists [default: refuse]."
+)
+@click.option(
     "--head",
     "head",
     type=click.IntRange(min=0),
@@ -135,12 +195,14 @@ def read(
     output: Path | None,
     fmt: str | None,
     columns: str | None,
+    force: bool,
     head: int,
 ) -> None:
     """Preview a table version, or export it to parquet or CSV.
 
     The stored bytes are verified against their recorded SHA-256 before anything is read. A parquet
-    output without --columns is the stored file itself, byte for byte.
+    output without --columns is the stored file itself, byte for byte. An existing --output file is
+    kept unless --force is given; a failed export leaves no partial file.
     """
     if version is not None and as_of is not None:
         raise click.UsageError("give --version or --as-of, not both")
@@ -148,6 +210,8 @@ def read(
     proj, name = table_project(table)
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     kind = _output_format(output, fmt) if output is not None else None
+    if output is not None:
+        _check_output(output, force)
     resolved = proj.resolve(name, version=version, as_of=as_of)
     bars = st.progress_bars()
     try:
@@ -171,12 +235,16 @@ def read(
         }
         nrow = pl.scan_parquet(path).select(pl.len()).collect().item()
         if output is not None:
-            if kind == "parquet" and not cols:
-                shutil.copyfile(path, output)
-            elif kind == "parquet":
-                lazy.sink_parquet(output)
-            else:
-                lazy.sink_csv(output)
+
+            def write(target: Path) -> None:
+                if kind == "parquet" and not cols:
+                    shutil.copyfile(path, target)
+                elif kind == "parquet":
+                    lazy.sink_parquet(target)
+                else:
+                    lazy.sink_csv(target)
+
+            _write_output(output, write)
             emit(
                 {**info, "output": str(output.absolute()), "format": kind, "nrow": nrow},
                 f"Wrote {resolved.ref}@{resolved.version[:8]} ({nrow} rows) to {output}",
@@ -240,20 +308,50 @@ def diff(table: TableRef, before: str, after: str | None) -> int:
     return 0
 
 
+def _fetch(proj: Project) -> str | None:
+    """Fetch the clone's remote so ahead/behind are current; the reason when it cannot be reached."""
+    repo = proj.repo
+    if repo is None or repo.remote_url is None:
+        return None
+    try:
+        repo.fetch()
+    except (DatomError, OSError) as exc:  # GitError (offline, refused, no such repo), a detached clone...
+        text = exc.message if isinstance(exc, DatomError) else str(exc)
+        return text.splitlines()[0] if text else type(exc).__name__
+    return None
+
+
 @click.command()
 @project_options
 def status() -> None:
-    """Show the project: store, tables, clone state and input_files."""
+    """Show the project: store, tables, clone state and input_files.
+
+    In a clone the remote is fetched first, so the commits to push and to pull are current; when it
+    cannot be reached the output says so ("remote unreachable: <reason>", JSON: remote_error) and
+    shows the state as of the last fetch.
+    """
     proj = any_project()
+    remote_error = _fetch(proj)
     s = proj.status()
+    store = store_url(proj.location)
+    data = {**s.to_dict(), "store": store}
+    if proj.repo is not None:
+        data["remote"] = proj.repo.remote_url
+        data["remote_error"] = remote_error
 
     def text() -> str:
-        lines = [f"project {s.project} ({s.role})", f"  store:  {s.store}"]
+        lines = [f"project {s.project} ({s.role})", f"  store:  {store}"]
         lines.append(f"  tables: {s.tables}" if s.tables is not None else f"  tables: unavailable ({s.store_error})")
         if proj.repo is not None:
             lines.append(f"  clone:  {proj.path} on branch {s.branch or '-'}")
+            if remote_error is not None:
+                lines.append(f"  remote: {proj.repo.remote_url}: remote unreachable: {remote_error}")
+            elif proj.repo.remote_url is None:
+                lines.append("  remote: none")
             if s.ahead or s.behind:
                 lines.append(f"  git:    {s.ahead or 0} commit(s) to push, {s.behind or 0} to pull")
+            elif remote_error is None and s.ahead is not None:
+                lines.append("  git:    up to date with the remote")
             if s.uncommitted:
                 lines.append(f"  uncommitted: {', '.join(s.uncommitted)}")
             if s.input_files is not None:
@@ -264,4 +362,4 @@ def status() -> None:
                 )
         return "\n".join(lines)
 
-    emit(s.to_dict(), text)
+    emit(data, text)

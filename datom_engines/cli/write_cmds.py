@@ -6,23 +6,26 @@ from pathlib import Path
 
 import click
 
+from ..core import keys
 from ..core.names import TableRef
 from ..project.lifecycle import clone_project, init_project
 from ..project.sync import SyncError, SyncResult
 from .common import (
     TABLE,
+    clone_options,
     emit,
     format_table,
     json_option,
     name_arg,
     parse_storage_options,
-    project_options,
     short,
     state,
     storage_option_param,
+    store_url,
     table_project,
 )
 from .common import developer_project as _developer_project
+from .hints import for_shell, message_for_shell
 
 
 @click.command()
@@ -72,15 +75,16 @@ def init(
         storage_options=parse_storage_options(storage_option) or None,
         force=force,
     )
+    store = store_url(proj.location)
     emit(
         {
             "project": proj.name,
             "path": str(proj.path),
-            "store": proj.location.url(),
+            "store": store,
             "remote": proj.repo.remote_url if proj.repo else None,
         },
         f"Created project {proj.name} in {proj.path}\n"
-        f"  store:  {proj.location.url()}\n"
+        f"  store:  {store}\n"
         f"  remote: {proj.repo.remote_url if proj.repo else '-'}\n"
         f"Put source files in {proj.path}/input_files and run `datom sync` there.",
     )
@@ -94,18 +98,25 @@ def init(
 @storage_option_param
 @json_option
 def clone(remote: str, path: Path, store: str | None, prefix: str | None, storage_option: tuple[str, ...]) -> None:
-    """Clone a project's data repo from REMOTE into PATH, to write from it."""
+    """Clone a project's data repo from REMOTE into PATH, to write from it.
+
+    The clone gets an empty input_files/ folder (git-ignored) for `datom sync`.
+    """
     proj = clone_project(
         remote, path, store=store, prefix=prefix, storage_options=parse_storage_options(storage_option) or None
     )
+    root = Path(proj.path) if proj.path is not None else path
+    (root / keys.INPUT_DIR).mkdir(exist_ok=True)
+    shown = store_url(proj.location)
     emit(
-        {"project": proj.name, "path": str(proj.path), "store": proj.location.url()},
-        f"Cloned project {proj.name} into {proj.path}\n  store: {proj.location.url()}",
+        {"project": proj.name, "path": str(proj.path), "store": shown},
+        f"Cloned project {proj.name} into {proj.path}\n  store: {shown}\n"
+        f"Put source files in {root / keys.INPUT_DIR} and run `datom sync` there.",
     )
 
 
 @click.command()
-@project_options
+@clone_options
 def pull() -> None:
     """Fetch and merge the remote into the local clone."""
     result = _developer_project().pull()
@@ -126,7 +137,7 @@ def pull() -> None:
     help="Read FILE as this format (csv, parquet, xlsx, xpt, ...) [default: its extension].",
 )
 @click.option("--message", "-m", default=None, help="Commit message [default: 'Write TABLE from FILE'].")
-@project_options
+@clone_options
 def write(file: Path, table: TableRef | None, fmt: str | None, message: str | None) -> None:
     """Write a file (CSV, parquet, Excel, SAS...) as a table version.
 
@@ -151,10 +162,21 @@ def write(file: Path, table: TableRef | None, fmt: str | None, message: str | No
     )
 
 
+def _shell_note(error: str | None) -> str | None:
+    """A file's error note (``message (hint: ...)``) in shell terms."""
+    return for_shell(message_for_shell(error)) if error else error
+
+
+def _sync_dict(result: SyncResult) -> dict[str, object]:
+    data = result.to_dict()
+    data["files"] = [{**f, "error": _shell_note(f.get("error"))} for f in data["files"]]
+    return data
+
+
 def _sync_text(result: SyncResult) -> str:
     rows = []
     for r in result.files:
-        note = r.error or ""
+        note = _shell_note(r.error) or ""
         if r.result == "planned":
             note = note or "would write"
         rows.append([r.file.path.name, r.file.name, r.file.status, r.result, r.change, short(r.version), r.nrow, note])
@@ -182,7 +204,7 @@ def _sync_text(result: SyncResult) -> str:
     show_default=True,
     help="On a bad file: record it and go on, or stop (problems found before writing stop before anything is written).",
 )
-@project_options
+@clone_options
 def sync(folder: Path | None, pattern: str, dry_run: bool, continue_on_error: bool) -> int:
     """Sync a folder of files into table versions.
 
@@ -206,13 +228,13 @@ def sync(folder: Path | None, pattern: str, dry_run: bool, continue_on_error: bo
         raise
     finally:
         st.progress_bars().close()
-    emit(result.to_dict(), lambda: _sync_text(result))
+    emit(_sync_dict(result), lambda: _sync_text(result))
     return 0 if result.ok else 1
 
 
 @click.command()
 @click.option("--fix", is_flag=True, help="Rewrite the store's metadata mirror where it differs from git.")
-@project_options
+@clone_options
 def validate(fix: bool) -> int:
     """Check (and --fix) the store's metadata against git.
 
