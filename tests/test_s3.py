@@ -345,3 +345,18 @@ def test_cache_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     read_cache.reset_cache_configuration()
     assert read_cache.active_cache().directory == tmp_path / "xdg" / "datom_engines"  # type: ignore[union-attr]
+
+
+def test_unreachable_s3_hint_says_endpoints_are_not_saved(tmp_path: Path) -> None:
+    """A project on an S3-compatible server reopened without its endpoint: the hint says what is missing."""
+    opts = {"aws_endpoint_url": "http://127.0.0.1:9", "aws_access_key_id": "k", "aws_secret_access_key": "s"}
+    loc = dt.StoreLocation.parse("s3://some-bucket/p", storage_options=opts)
+    with pytest.raises(dt.StoreUnreachableError) as err:
+        dt.connect(loc)
+    assert "127.0.0.1:9" in err.value.hint
+    from datom_engines.storage.location import StoreLocation
+    from datom_engines.storage.objectstore import translate_error
+
+    plain = StoreLocation.parse("s3://some-bucket/p")
+    exc = translate_error(ConnectionError("Could not connect to the endpoint URL"), "read", "s3://x/y", plain)
+    assert isinstance(exc, dt.StoreUnreachableError) and "aws_endpoint_url" in exc.hint

@@ -77,10 +77,12 @@ def init_project(
         if made_root:
             shutil.rmtree(location.root, ignore_errors=True)
         raise
+    made_remote = False
     if _is_local_path(remote):
         remote = str(Path(remote).absolute())
         if not os.path.exists(remote):
             GitRepo.init_bare(remote)
+            made_remote = True
     created_dir = not target.exists()
     had_git = (target / ".git").exists()
     try:
@@ -105,8 +107,9 @@ def init_project(
             raise GitError(f"the remote {remote} already has commits", hint="clone it with clone(remote, path) instead")
     except BaseException:
         _rollback(target, created_dir, had_git)
-        if made_root:
-            shutil.rmtree(location.root, ignore_errors=True)
+        for made, path in ((made_root, location.root), (made_remote, remote)):
+            if made:
+                shutil.rmtree(path, ignore_errors=True)
         raise
     repo.advance(commit)
     (target / keys.INPUT_DIR).mkdir(exist_ok=True)

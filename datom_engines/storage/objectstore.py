@@ -234,7 +234,7 @@ class ObjectStore:
             return
         if loc.protocol == "memory":
             return
-        with self._errors("reach", ""):
+        with self._errors("open", ""):
             try:
                 if loc.protocol == "s3":
                     self.fs.call_s3("head_bucket", Bucket=loc.root)
@@ -346,10 +346,13 @@ def translate_error(exc: BaseException, action: str, url: str, location: StoreLo
             "network",
         )
     ):
-        return StoreUnreachableError(
-            f"cannot reach the store to {action} {url}: {exc}",
-            hint=f"check that the object store{_endpoint_text(location)} is running and reachable",
-        )
+        hint = f"check that the object store{_endpoint_text(location)} is running and reachable"
+        if location.protocol == "s3" and not _endpoint_text(location):
+            hint += (
+                "; endpoints and credentials are never saved in a project: for an S3-compatible server pass "
+                "storage_options={'aws_endpoint_url': ...} (CLI: --storage-option aws_endpoint_url=...) every time"
+            )
+        return StoreUnreachableError(f"cannot reach the store to {action} {url}: {exc}", hint=hint)
     if isinstance(exc, OSError) and "nosuchbucket" in low.replace(" ", ""):
         return StoreUnreachableError(f"bucket {location.root!r} does not exist ({url})", hint="check the bucket name")
     return StoreError(f"failed to {action} {url}: {text}")
