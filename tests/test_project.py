@@ -372,3 +372,12 @@ def test_reader_of_a_store_without_manifest(tmp_path: Path, local_store: StoreSp
     with pytest.warns(UserWarning, match="no manifest mirror"):
         reader = dt.connect(local_store.url, project="STUDY1")
     assert pl.from_arrow(reader.read("lb")).equals(lb_frame())
+
+
+def test_store_given_with_its_namespace_folder_gets_a_hint(
+    tmp_path: Path, local_store: StoreSpec, bare_remote: str
+) -> None:
+    new_project(tmp_path, local_store, bare_remote)
+    with pytest.raises(dt.NotFoundError) as err:
+        dt.connect(str(Path(local_store.url) / "datom"))
+    assert "without its trailing /datom" in err.value.hint

@@ -37,10 +37,14 @@ def read_manifest(store: ObjectStore) -> dict[str, Any]:
         manifest = store.read_json(keys.MANIFEST_KEY)
     except NotFoundError as exc:
         store.check_reachable()
-        raise NotFoundError(
-            f"no datom project at {store.location.url()} (no .metadata/manifest.json)",
-            hint="check the store URL and prefix; a project is created with datom_engines.init(...)",
-        ) from exc
+        loc = store.location
+        given = (loc.prefix or loc.root).rstrip("/")
+        hint = (
+            "give the store without its trailing /datom (the namespace folder is added for you)"
+            if given == "datom" or given.endswith("/datom")
+            else "check the store URL and prefix; a project is created with datom_engines.init(...)"
+        )
+        raise NotFoundError(f"no datom project at {loc.url()} (no .metadata/manifest.json)", hint=hint) from exc
     if not isinstance(manifest, dict):
         raise StoreError(f"the manifest at {store.location.url(keys.MANIFEST_KEY)} is not a JSON object")
     return manifest
