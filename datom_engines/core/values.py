@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from .metadata import parse_timestamp
+from .metadata import parse_timestamp, utc_timestamp
 
 ChangeKind = Literal["none", "metadata_only", "full"]
 
@@ -65,7 +65,7 @@ class Version:
         return {
             "version": self.id,
             "data_sha": self.data_sha,
-            "created_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%SZ") if self.created_at else None,
+            "created_at": utc_timestamp(self.created_at) if self.created_at else None,
             "author": self.author,
             "message": self.message,
             "parquet_sha": self.parquet_sha,
@@ -108,7 +108,7 @@ class TableInfo:
             "name": self.name,
             "current_version": self.current_version,
             "current_data_sha": self.current_data_sha,
-            "last_updated": self.last_updated.strftime("%Y-%m-%dT%H:%M:%SZ") if self.last_updated else None,
+            "last_updated": utc_timestamp(self.last_updated) if self.last_updated else None,
             "version_count": self.version_count,
             "size_bytes": self.size_bytes,
             "original_file_sha": self.original_file_sha,

@@ -16,9 +16,7 @@ store. Readers only ever read the store.
 from __future__ import annotations
 
 import os
-import random
 import threading
-import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,7 +28,6 @@ from ..core import jsonfmt, keys
 from ..core.metadata import parse_ref_json, ref_json, replace_data_storage, utc_timestamp
 from ..core.names import validate_name
 from ..errors import (
-    ConflictError,
     DatomError,
     InvalidArgumentError,
     NotFoundError,
@@ -44,14 +41,13 @@ from ..storage.transfer import copy_namespace, verify_namespace
 from . import registry
 from .lifecycle import StoreLike, connect
 from .project import Project
-from .writing import align_with_remote
+from .writing import push_with_retry
 
 ENV_GOVERNANCE = "DATOM_GOVERNANCE"
 PROJECTS_DIR = "projects"
 DEFAULT_DISPATCH: dict[str, Any] = {
     "methods": {"r": {"default": "datom::datom_read"}, "python": {"default": "datom.read"}}
 }
-MAX_PUSH_ATTEMPTS = 20
 _GOV_README = """# Governance repository
 
 Managed by datom_engines (a companion of the R package datom). Each registered project has a folder
@@ -461,21 +457,6 @@ def set_data_store(project: Project, location: StoreLocation, *, message: str | 
     project.store = ObjectStore(location)
     project.recorded_location = location
     return commit  # type: ignore[return-value]
-
-
-def push_with_retry(repo: GitRepo, make: Callable[[str | None], str | None], what: str) -> str | None:
-    """Build a commit on the remote head with ``make(base)`` and push it; rebuild and retry when the push
-    loses a race (git is the only coordination). Returns the pushed head (``base`` when nothing changed)."""
-    for attempt in range(MAX_PUSH_ATTEMPTS):
-        base = align_with_remote(repo)
-        head = make(base)
-        if head == base:
-            return base
-        if repo.push(head, expected_remote=base):  # type: ignore[arg-type]
-            repo.advance(head)  # type: ignore[arg-type]
-            return head
-        time.sleep(random.uniform(0.005, 0.05) * min(attempt + 1, 8))
-    raise ConflictError(f"could not push to {what} ({repo.remote_url}): other writers kept pushing first")
 
 
 # ----- creating and choosing a governance -------------------------------------------------------

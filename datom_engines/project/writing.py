@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,8 +218,12 @@ def _commit_loop(
     ref = TableRef(project, table)
     message = message or f"Update {table}"
     uploaded_any = False
-    for attempt in range(MAX_PUSH_ATTEMPTS):
-        base = align_with_remote(repo)
+    outcome: dict[str, Any] = {}
+
+    def build_commit(base: str | None) -> str | None:
+        """The commit of this write on top of ``base``; ``base`` itself when no commit is needed."""
+        nonlocal uploaded_any
+        outcome["base"] = base
         if expected_location is not None:
             _check_not_moved(repo, base, expected_location, project)
         current = _parse(repo.read_file(base, keys.table_metadata_path(table))) if base else None
@@ -228,7 +232,7 @@ def _commit_loop(
         history = [e for e in (history or []) if isinstance(e, dict)]
         created_at = utc_timestamp()
 
-        def make(parquet_sha: str | None, size: int, created_at: str = created_at) -> dict[str, Any]:
+        def make(parquet_sha: str | None, size: int) -> dict[str, Any]:
             return build_metadata(
                 data_sha=digest.data_sha,
                 nrow=digest.nrow,
@@ -251,25 +255,15 @@ def _commit_loop(
         recorded = _recorded_parquet_sha(change, current, history, digest.data_sha)
         parquet_sha, size, uploaded = ensure_parquet(store, table, prepared, recorded, progress)
         uploaded_any = uploaded_any or uploaded
+        outcome.update(version=version, change=change, parquet_sha=parquet_sha)
         # the object was missing and went up with other bytes than the recorded ones: every version of
         # this content must pin the bytes now stored, even when no new version is made
         repinned = uploaded and recorded is not None and recorded != parquet_sha
         if repinned:
             history = [_repin(e, digest.data_sha, parquet_sha) for e in history]
         if change == "none" and not repinned:
-            mine = [] if inspect_table(repo, store, base, table).complete else [table]
-            _repair_if_stale(repo, store, base, extra=mine)
-            return WriteResult(
-                ref,
-                version,
-                digest.data_sha,
-                "none",
-                None,
-                uploaded_any,
-                digest.nrow,
-                digest.ncol,
-                (current or {}).get("parquet_sha") or parquet_sha,
-            )
+            outcome["parquet_sha"] = (current or {}).get("parquet_sha") or parquet_sha
+            return base
         meta = make(parquet_sha, size)
         entry = history_entry(
             version=version,
@@ -295,26 +289,55 @@ def _commit_loop(
             keys.table_history_path(table): _file(new_history),
             keys.MANIFEST_PATH: _file(new_manifest),
         }
-        commit = repo.commit_files(base, files, message, author=repo.identity())
-        if repo.push(commit, expected_remote=base):
-            repo.advance(commit)
-            stale, _ = stale_tables(repo, store, commit)
-            publish(repo, store, commit, [table, *stale])
-            return WriteResult(
-                ref,
-                version,
-                digest.data_sha,
-                change,
-                commit,
-                uploaded_any,
-                digest.nrow,
-                digest.ncol,
-                parquet_sha,
-            )
+        return repo.commit_files(base, files, message, author=repo.identity())
+
+    head = push_with_retry(
+        repo,
+        build_commit,
+        f"the data repo of {project!r} to publish {ref}",
+        hint="retry the write; nothing was lost (the data object is already in the store)",
+    )
+    if head == outcome["base"]:
+        # nothing to commit: still repair a stale mirror or this table's missing mirror objects
+        mine = [] if head is None or inspect_table(repo, store, head, table).complete else [table]
+        _repair_if_stale(repo, store, head, extra=mine)
+        commit = None
+    else:
+        stale, _ = stale_tables(repo, store, head)
+        publish(repo, store, head, [table, *stale])
+        commit = head
+    return WriteResult(
+        ref,
+        outcome["version"],
+        digest.data_sha,
+        outcome["change"],
+        commit,
+        uploaded_any,
+        digest.nrow,
+        digest.ncol,
+        outcome["parquet_sha"],
+    )
+
+
+def push_with_retry(
+    repo: GitRepo, make: Callable[[str | None], str | None], what: str, *, hint: str | None = None
+) -> str | None:
+    """Build a commit on the remote head with ``make(base)`` and push it; rebuild and retry when the push
+    loses a race (git is the only coordination). ``make`` returns ``base`` when nothing needs committing.
+    Returns the pushed head (``base`` when nothing changed)."""
+    for attempt in range(MAX_PUSH_ATTEMPTS):
+        base = align_with_remote(repo)
+        head = make(base)
+        if head == base:
+            return base
+        if repo.push(head, expected_remote=base):  # type: ignore[arg-type]
+            repo.advance(head)  # type: ignore[arg-type]
+            return head
         time.sleep(random.uniform(0.005, 0.05) * min(attempt + 1, 8))
     raise ConflictError(
-        f"could not publish {ref} after {MAX_PUSH_ATTEMPTS} attempts: other writers kept pushing first",
-        hint="retry the write; nothing was lost (the data object is already in the store)",
+        f"could not push to {what} ({repo.remote_url}) after {MAX_PUSH_ATTEMPTS} attempts: "
+        "other writers kept pushing first",
+        hint=hint,
     )
 
 
