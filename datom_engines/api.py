@@ -12,8 +12,9 @@ from .core.names import TableRef, validate_name
 from .core.values import TableInfo, Version
 from .errors import InvalidNameError
 from .progress import Progress
+from .project.governance import resolve_project
 from .project.project import Project
-from .project.registry import registered, resolve_project
+from .project.registry import registered
 from .project.results import ResolvedVersion, WriteResult
 
 Ref = str | TableRef

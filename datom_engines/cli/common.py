@@ -17,9 +17,9 @@ import click
 from ..core import keys
 from ..core.names import TableRef, validate_name
 from ..errors import DatomError, InvalidNameError
+from ..project.governance import resolve_project
 from ..project.lifecycle import connect, open_project
 from ..project.project import Project
-from ..project.registry import resolve_project
 from ..storage.location import StoreLocation
 from .bars import ProgressBars
 from .hints import for_shell, message_for_shell

@@ -21,33 +21,34 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..errors import InvalidArgumentError, UnsupportedDataError
+from ..errors import InvalidArgumentError
 from .frames import is_lazy, is_polars, to_arrow
+from .kinds import (
+    KIND_CHR,
+    KIND_DRTN,
+    KIND_I64,
+    KIND_INT64,
+    KIND_NUM,
+    KINDS,
+    check_dims,
+    check_hashable,
+    classify_columns,
+    int64_needs_i64,
+    pending_kinds,
+)
 
 HASH_ALGO = "datom-cv1"
-
-KIND_NUM = "num"
-KIND_CHR = "chr"
-KIND_DATE = "date"
-KIND_TIME = "time"
-KIND_DRTN = "drtn"
-KIND_I64 = "i64"
-KINDS = (KIND_NUM, KIND_CHR, KIND_DATE, KIND_TIME, KIND_DRTN, KIND_I64)
-_NUM_LIKE = frozenset({KIND_NUM, KIND_DATE, KIND_TIME, KIND_DRTN})
-# Internal, pending kind of an Int64 column: "num" or "i64" depending on its values.
-_KIND_INT64 = "int64?"
 
 NA_BITS = 0x7FF00000000007A2  # R's NA_real_: bytes a2 07 00 00 00 00 f0 7f
 NAN_BITS = 0x7FF8000000000000  # canonical quiet NaN: bytes 00 00 00 00 00 00 f8 7f
 INT64_NA = -(2**63)  # bit64's NA_integer64_
-INT32_MAX = 2**31 - 1
 SECS_SUFFIX = b"\x00secs"
 
 # Size of the pieces a column is cut into (input bytes); keeps temporaries small and cache-friendly.
@@ -82,170 +83,10 @@ class Cv1Digest:
         return [{"name": name, "sha": sha} for name, sha in self.column_hashes]
 
 
-# --------------------------------------------------------------------------------------------------
-# Classification
-
-
-class _Problem(NamedTuple):
-    """An unsupported column: its name, its dtype as shown to the user and a remedy category."""
-
-    name: str
-    dtype: str
-    category: str
-
-
-_REMEDIES: dict[str, tuple[str, str]] = {
-    "nested": ("list/struct/map columns", "flatten or serialise to a string"),
-    "binary": ("binary columns", "hex-encode to a string"),
-    "decimal": ("decimal columns", "cast to Float64 or String"),
-    "float16": ("Float16 columns", "cast to Float32 or Float64"),
-    "dictionary": ("non-string dictionary columns", "decode the dictionary (cast to its value type)"),
-    "object": ("Object columns", "convert the values to String or a numeric dtype"),
-    "int128": ("128-bit integer columns", "cast to Int64, Float64 or String"),
-    "extension": ("extension-type columns", "cast to the extension's storage type"),
-    "other": (
-        "other columns",
-        "cast to String, Boolean, an integer or float type, Date, Datetime, Duration or Time",
-    ),
-}
-
-
-def _is_string_type(t: pa.DataType) -> bool:
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-
-
-def _is_nested(t: pa.DataType) -> bool:
-    return (
-        pa.types.is_list(t)
-        or pa.types.is_large_list(t)
-        or pa.types.is_fixed_size_list(t)
-        or pa.types.is_list_view(t)
-        or pa.types.is_large_list_view(t)
-        or pa.types.is_struct(t)
-        or pa.types.is_map(t)
-        or pa.types.is_union(t)
-    )
-
-
-def _is_binary(t: pa.DataType) -> bool:
-    return (
-        pa.types.is_binary(t)
-        or pa.types.is_large_binary(t)
-        or pa.types.is_binary_view(t)
-        or pa.types.is_fixed_size_binary(t)
-    )
-
-
-def _is_plain_num(t: pa.DataType) -> bool:
-    return (
-        pa.types.is_boolean(t)
-        or pa.types.is_integer(t)
-        or pa.types.is_float32(t)
-        or pa.types.is_float64(t)
-        or pa.types.is_null(t)
-    )
-
-
-def _kind_of_type(t: pa.DataType) -> str:
-    """Return the kind of an Arrow type, ``_KIND_INT64`` for int64, or ``"!<category>"`` if unsupported."""
-    if isinstance(t, pa.ExtensionType):
-        return "!extension"
-    if pa.types.is_dictionary(t):
-        return KIND_CHR if _is_string_type(t.value_type) else "!dictionary"
-    if _is_string_type(t):
-        return KIND_CHR
-    if pa.types.is_int64(t):
-        return _KIND_INT64
-    if pa.types.is_date(t):
-        return KIND_DATE
-    if pa.types.is_timestamp(t):
-        return KIND_TIME
-    if pa.types.is_duration(t) or pa.types.is_time(t):
-        return KIND_DRTN
-    if _is_plain_num(t):
-        return KIND_NUM
-    if _is_nested(t):
-        return "!nested"
-    if _is_binary(t):
-        return "!binary"
-    if pa.types.is_decimal(t):
-        return "!decimal"
-    if pa.types.is_float16(t):
-        return "!float16"
-    return "!other"
-
-
-def _problems(schema: pa.Schema) -> list[_Problem]:
-    """The unsupported columns of ``schema``, in column order."""
-    problems: list[_Problem] = []
-    for field in schema:
-        kind = _kind_of_type(field.type)
-        if kind.startswith("!"):
-            problems.append(_Problem(field.name, str(field.type), kind[1:]))
-    return problems
-
-
-def _pending_kinds(schema: pa.Schema) -> list[str]:
-    """Classify every field; raise one :class:`UnsupportedDataError` naming all unsupported columns."""
-    problems = _problems(schema)
-    if problems:
-        _raise_unsupported(problems)
-    return [_kind_of_type(field.type) for field in schema]
-
-
-def _raise_unsupported(problems: Sequence[_Problem]) -> None:
-    """Raise the single error naming every unsupported column with per-category remedies."""
-    count = len(problems)
-    shown = ", ".join(f"{p.name!r} ({p.dtype})" for p in problems)
-    verb = "column is" if count == 1 else "columns are"
-    remedies: list[str] = []
-    for category in dict.fromkeys(p.category for p in problems):
-        label, remedy = _REMEDIES[category]
-        names = ", ".join(repr(p.name) for p in problems if p.category == category)
-        remedies.append(f"{label} ({names}): {remedy}")
-    raise UnsupportedDataError(f"{count} {verb} not hashable: {shown}", hint="; ".join(remedies))
-
-
-def classify_columns(schema: pa.Schema, int64_needs_i64: Mapping[str, bool]) -> list[str]:
-    """Return the datom-cv1 kind tag of every column of ``schema``, in column order.
-
-    Kinds are ``"num"``, ``"chr"``, ``"date"``, ``"time"``, ``"drtn"`` and ``"i64"``. An Int64 column is
-    ``"i64"`` when ``int64_needs_i64[name]`` is true (some non-null value has ``abs(v) > 2**31 - 1``) and
-    ``"num"`` otherwise; every Int64 column must be in the mapping. If any column is unsupported, one
-    :class:`UnsupportedDataError` names all of them (with their dtypes and remedies).
-    """
-    kinds = _pending_kinds(schema)
-    missing = [f.name for f, k in zip(schema, kinds, strict=True) if k == _KIND_INT64 and f.name not in int64_needs_i64]
-    if missing:
-        raise InvalidArgumentError(
-            f"int64_needs_i64 has no entry for the Int64 column(s) {', '.join(map(repr, missing))}",
-            hint="pass, for every Int64 column, whether some value has abs(v) > 2**31 - 1",
-        )
-    return [
-        (KIND_I64 if int64_needs_i64[f.name] else KIND_NUM) if k == _KIND_INT64 else k
-        for f, k in zip(schema, kinds, strict=True)
-    ]
-
-
-def int64_needs_i64(minimum: int | None, maximum: int | None) -> bool:
-    """Return True if an Int64 column with these min/max (None: all null) must be hashed as ``i64``."""
-    if minimum is None or maximum is None:
-        return False
-    return minimum < -INT32_MAX or maximum > INT32_MAX
-
-
 def _column_needs_i64(column: pa.Array | pa.ChunkedArray) -> bool:
     """Decide the ``i64`` rule for an Int64 column from its values."""
     minmax = pc.min_max(column)
     return int64_needs_i64(minmax["min"].as_py(), minmax["max"].as_py())
-
-
-def _check_dims(nrow: int, ncol: int) -> None:
-    if nrow < 1 or ncol < 1:
-        raise UnsupportedDataError(
-            f"cannot hash a table with {nrow} row(s) and {ncol} column(s)",
-            hint="datom-cv1 needs at least one row and one column",
-        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -509,7 +350,7 @@ def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
 
 def _digest_column(name: str, column: pa.Array | pa.ChunkedArray, kind: str, pipelined: bool = False) -> str:
     """Hash a whole in-memory column (resolving a pending Int64 kind from its values)."""
-    if kind == _KIND_INT64:
+    if kind == KIND_INT64:
         kind = KIND_I64 if _column_needs_i64(column) else KIND_NUM
     hasher = _ColumnHasher(name, kind, pipelined)
     chunks = _chunks(column)
@@ -526,8 +367,8 @@ def hash_column(name: str, column: pa.Array | pa.ChunkedArray, kind: str | None 
     forced to ``"num"`` or ``"i64"`` for an Int64 column (e.g. to mirror an R ``integer64`` column of
     small values); any other disagreement with the column's type raises :class:`InvalidArgumentError`.
     """
-    auto = _pending_kinds(pa.schema([pa.field(name, column.type)]))[0]
-    if kind is not None and kind != auto and not (auto == _KIND_INT64 and kind in (KIND_NUM, KIND_I64)):
+    auto = pending_kinds(pa.schema([pa.field(name, column.type)]))[0]
+    if kind is not None and kind != auto and not (auto == KIND_INT64 and kind in (KIND_NUM, KIND_I64)):
         raise InvalidArgumentError(f"a {column.type} column cannot be hashed as kind {kind!r}")
     return _digest_column(name, column, auto if kind is None else kind)
 
@@ -583,8 +424,8 @@ def _make_digest(names: Sequence[str], hexes: Sequence[str], nrow: int) -> Cv1Di
 
 def _hash_arrow_table(table: pa.Table, threads: int | None = None) -> Cv1Digest:
     threads = threads or _worker_count()
-    _check_dims(table.num_rows, table.num_columns)
-    kinds = _pending_kinds(table.schema)
+    check_dims(table.num_rows, table.num_columns)
+    kinds = pending_kinds(table.schema)
     names = table.schema.names
     columns = table.columns
     costs = [_cost(col, kind) for col, kind in zip(columns, kinds, strict=True)]
@@ -615,33 +456,6 @@ def _critical_columns(costs: Sequence[int], workers: int) -> list[bool]:
     return [workers > 1 and cost * workers > 1.15 * total for cost in costs]
 
 
-def check_hashable(data: pa.Table | pa.RecordBatch | pa.Schema, *, allow_empty: bool = False) -> None:
-    """Raise :class:`UnsupportedDataError` unless ``data`` can be hashed, without hashing anything.
-
-    Checks, in this order, that there is at least one row and one column (skipped with
-    ``allow_empty=True``; only columns are counted for a bare schema) and that every column has a
-    supported dtype (one error naming every offender, with remedies).
-    """
-    schema = data if isinstance(data, pa.Schema) else data.schema
-    if not allow_empty:
-        _check_dims(1 if isinstance(data, pa.Schema) else data.num_rows, len(schema))
-    _pending_kinds(schema)
-
-
-def raise_for_polars_unexportable(frame: Any, bad: Sequence[tuple[str, str]]) -> None:
-    """Raise the single unsupported-columns error for a Polars DataFrame with Object/Int128 columns.
-
-    ``bad`` are the ``(name, dtype)`` of the columns Arrow cannot take; the schema of the other
-    columns is converted and classified too, so that every unsupported column is named, in order.
-    """
-    problems = {
-        name: _Problem(name, dtype, "object" if dtype.startswith("Object") else "int128") for name, dtype in bad
-    }
-    rest: pa.Table = frame.drop(list(problems)).head(0).to_arrow()
-    problems.update((p.name, p) for p in _problems(rest.schema))
-    _raise_unsupported([problems[name] for name in frame.columns if name in problems])
-
-
 def hash_table(table: pa.Table, *, threads: int | None = None) -> Cv1Digest:
     """Return the datom-cv1 digest of an in-memory Arrow table.
 
@@ -664,7 +478,7 @@ def hash_frame(frame: object) -> Cv1Digest:
     if is_lazy(frame):
         frame = frame.collect()  # type: ignore[attr-defined]
     if is_polars(frame):
-        _check_dims(frame.height, frame.width)  # type: ignore[attr-defined]
+        check_dims(frame.height, frame.width)  # type: ignore[attr-defined]
     return _hash_arrow_table(to_arrow(frame, string_view=True))
 
 
@@ -757,7 +571,7 @@ def hash_batches(
     """
     kinds = classify_columns(schema, int64_needs_i64)
     names = schema.names
-    _check_dims(1 if nrow is None else nrow, len(names))
+    check_dims(1 if nrow is None else nrow, len(names))
     pipelined = len(names) < _worker_count()
     hashers = [_ColumnHasher(name, kind, pipelined) for name, kind in zip(names, kinds, strict=True)]
     known = set(chr_without_nulls) if nrow is not None else set()
@@ -775,7 +589,7 @@ def hash_batches(
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cv1") if workers > 1 else None
     try:
         rows = _stream_pass(batches(None), updates, pool)
-        _check_dims(rows, len(names))
+        check_dims(rows, len(names))
         if nrow is not None and rows != nrow:
             raise InvalidArgumentError(f"the batches hold {rows} rows where nrow={nrow} was announced")
         if second:
@@ -878,8 +692,8 @@ def hash_parquet(source: str | os.PathLike[str] | BinaryIO, *, batch_size: int |
     """
     with pq.ParquetFile(source) as pf:
         schema = pf.schema_arrow
-        _pending_kinds(schema)
-        _check_dims(pf.metadata.num_rows, len(schema))
+        pending_kinds(schema)
+        check_dims(pf.metadata.num_rows, len(schema))
         size = batch_size or _parquet_batch_size(pf)
         decisions = _parquet_int64_decisions(pf, schema, size)
         null_free = _parquet_chr_without_nulls(pf, schema, classify_columns(schema, decisions))

@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import UnsupportedDataError
+from .kinds import raise_for_polars_unexportable
 
 ACCEPTED_TYPES = "polars.DataFrame, polars.LazyFrame, pyarrow.Table, pyarrow.RecordBatch or pandas.DataFrame"
 
@@ -76,8 +77,6 @@ def _polars_to_arrow(frame: Any, *, string_view: bool) -> pa.Table:
         frame = frame.collect()
     bad = polars_unexportable_columns(frame)
     if bad:
-        from .cv1 import raise_for_polars_unexportable  # cv1 imports this module
-
         raise_for_polars_unexportable(frame, bad)
     compat = pl.CompatLevel.newest() if string_view else pl.CompatLevel.oldest()
     table: pa.Table = frame.to_arrow(compat_level=compat)

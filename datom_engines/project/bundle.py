@@ -45,6 +45,7 @@ from .governance import (
     migrations_key,
     open_governance,
     ref_key,
+    resolve_project,
     use_governance,
 )
 from .project import Project
@@ -76,9 +77,9 @@ def _gov_arcname(key: str) -> str:
 def _project(name: str, gov: Governance | None, storage_options: Mapping[str, Any] | None) -> Project:
     """A project by name: opened in this process, else through the governance the bundle is made from."""
     if name in registry.registered() or gov is None:
-        return registry.resolve_project(name, storage_options)
+        return resolve_project(name, storage_options)
     found = gov.connect(name, storage_options)
-    return found if found is not None else registry.resolve_project(name, storage_options)
+    return found if found is not None else resolve_project(name, storage_options)
 
 
 def export_bundle(

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ..core.names import TableRef
 from ..errors import DatomError
+from .handle import ProjectHandle
 from .results import ResolvedVersion
-
-if TYPE_CHECKING:
-    from .project import Project
 
 ColumnChange = Literal["added", "removed", "changed", "retyped", "unchanged"]
 
@@ -101,7 +99,7 @@ def _hashes(meta: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-def _types(project: Project, resolved: ResolvedVersion) -> dict[str, str]:
+def _types(project: ProjectHandle, resolved: ResolvedVersion) -> dict[str, str]:
     import polars as pl
     import pyarrow.parquet as pq
 
@@ -119,7 +117,7 @@ def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def diff_versions(project: Project, table: str, before: str, after: str | None = None) -> VersionDiff:
+def diff_versions(project: ProjectHandle, table: str, before: str, after: str | None = None) -> VersionDiff:
     """Compare version ``before`` of ``table`` with ``after`` (default: the current version)."""
     res_a = project.resolve(table, version=before)
     res_b = project.resolve(table, version=after) if after is not None else project.resolve(table)

@@ -567,7 +567,7 @@ def register_project(
     force: bool = False,
 ) -> RegisteredProject:
     """Register a project (a handle, or the name of one opened in this process) in the governance store."""
-    proj = registry.resolve_project(project) if isinstance(project, str) else project
+    proj = resolve_project(project) if isinstance(project, str) else project
     return _require(governance).register(proj, dispatch=dispatch, force=force)
 
 
@@ -607,8 +607,35 @@ def migrate_project(
     )
 
 
+def resolve_project(name: str, storage_options: Mapping[str, Any] | None = None) -> Project:
+    """The project called ``name``: opened or registered in this process, else found by a resolver
+    (:func:`~datom_engines.project.registry.add_resolver`), else through the governance store
+    (:func:`use_governance` or ``DATOM_GOVERNANCE``), whose ``projects/<name>/ref.json`` says where the data
+    lives; else a :class:`NotFoundError` that lists where it looked."""
+    validate_name(name, "project name")
+    project = registry.lookup(name)
+    if project is not None:
+        return project
+    fallbacks = registry.resolvers()
+    for _label, resolver in fallbacks:
+        found = resolver(name, storage_options)
+        if found is not None:
+            return registry.register(found)
+    found, governance_where = resolve_through_governance(name, storage_options)
+    if found is not None:
+        return registry.register(found)
+    looked = ["projects opened in this process (" + (", ".join(registry.registered()) or "none") + ")"]
+    looked += [label.replace("{name}", name) for label, _ in fallbacks]
+    looked.append(governance_where)
+    raise NotFoundError(
+        f"unknown project {name!r}; looked in: " + "; ".join(looked),
+        hint="open it first (datom_engines.open_project(path), clone(...) or connect(store)), "
+        "or register it in the governance store (register_project)",
+    )
+
+
 def resolve_through_governance(name: str, storage_options: Mapping[str, Any] | None) -> tuple[Project | None, str]:
-    """Registry hook: ``(project or None, where it looked)``."""
+    """``(project or None, where it looked)`` for a project name, through the active governance store."""
     gov = active_governance(storage_options)
     if gov is None:
         return None, f"no governance store (set {ENV_GOVERNANCE} or call use_governance())"
@@ -628,6 +655,7 @@ __all__ = [
     "migrate_project",
     "open_governance",
     "register_project",
+    "resolve_project",
     "set_data_store",
     "use_governance",
 ]

@@ -2,125 +2,26 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import pyarrow as pa
+import os
 
 from ..core import jsonfmt, keys
-from ..core.names import TableRef, validate_name
-from ..core.values import TableInfo, Version
-from ..errors import NotFoundError, ReadOnlyError
+from ..errors import NotFoundError
 from ..gitrepo import GitRepo
 from ..progress import Progress
-from ..storage.location import StoreLocation
-from ..storage.objectstore import ObjectStore
-from . import reading
-from .prepare import PreparedData
+from .diff import VersionDiff, diff_versions
+from .handle import ProjectHandle
 from .publish import inspect_table, publish, restore_snapshots, stale_tables
-from .results import (
-    ProjectStatus,
-    PullResult,
-    ResolvedVersion,
-    TableCheck,
-    ValidationReport,
-    WriteResult,
-)
-from .writing import Provenance, write_table
-
-if TYPE_CHECKING:
-    import os
-
-    from .diff import VersionDiff
-    from .sync import SyncPlan, SyncResult
+from .results import ProjectStatus, PullResult, TableCheck, ValidationReport, WriteResult
+from .sync import SyncPlan, SyncResult, import_file, input_counts, scan_inputs, sync_inputs
 
 
-class Project:
+class Project(ProjectHandle):
     """A datom project: versioned tables in a store, with their metadata in a git repo.
 
     A *developer* handle (from :func:`init`, :func:`clone` or :func:`open_project`) has a local git clone
     and can write. A *reader* handle (from :func:`connect`) has only the store and can read everything.
     Reads always come from the store mirror, never from git.
     """
-
-    def __init__(
-        self, name: str, store: ObjectStore, repo: GitRepo | None = None, *, recorded: StoreLocation | None = None
-    ) -> None:
-        self.name = name
-        self.store = store
-        self.repo = repo
-        #: the store project.yaml recorded when this handle was opened (a write refuses if it changed since)
-        self.recorded_location = recorded
-        self._lock = threading.RLock()
-
-    def __repr__(self) -> str:
-        where = f", path={str(self.repo.path)!r}" if self.repo else ""
-        return f"Project({self.name!r}, store={self.location.url()!r}{where}, role={self.role!r})"
-
-    # ----- properties ------------------------------------------------------------------------------
-    @property
-    def location(self) -> StoreLocation:
-        """Where the project's data lives."""
-        return self.store.location
-
-    @property
-    def role(self) -> str:
-        """``developer`` (has a git clone, can write) or ``reader`` (store only)."""
-        return "developer" if self.repo is not None else "reader"
-
-    @property
-    def path(self) -> Path | None:
-        """The local git clone, if any."""
-        return Path(self.repo.path) if self.repo is not None else None
-
-    def ref(self, table: str) -> TableRef:
-        """The ``project.table`` reference of a table of this project."""
-        return TableRef(self.name, validate_name(table))
-
-    def _require_repo(self, action: str) -> GitRepo:
-        if self.repo is None:
-            raise ReadOnlyError(f"cannot {action}: project {self.name!r} was opened from its store, without git")
-        return self.repo
-
-    # ----- writing ---------------------------------------------------------------------------------
-    def write(
-        self,
-        data: Any,
-        table: str,
-        *,
-        message: str | None = None,
-        custom: Mapping[str, Any] | None = None,
-        parents: Sequence[Mapping[str, Any]] | None = None,
-        progress: Progress | None = None,
-        provenance: Provenance | None = None,
-        prepared: PreparedData | None = None,
-    ) -> WriteResult:
-        """Write ``data`` (Polars, pyarrow or pandas frame) as a new version of ``table``.
-
-        ``custom`` is free-form JSON metadata (part of the version identity); ``parents`` lists the
-        table versions this one was derived from (see :meth:`parent`). Writing identical data and
-        metadata again creates nothing (``change == "none"``). ``provenance`` and ``prepared`` are for
-        the sync path (imported tables, data already hashed and serialised).
-        """
-        repo = self._require_repo("write")
-        with self._lock:
-            return write_table(
-                repo,
-                self.store,
-                self.name,
-                data,
-                table,
-                message=message,
-                custom=custom,
-                parents=parents,
-                provenance=provenance or Provenance(),
-                progress=progress,
-                prepared=prepared,
-                expected_location=self.recorded_location,
-            )
 
     def write_file(
         self,
@@ -136,16 +37,12 @@ class Project:
         ``table`` defaults to the file name without its extension; ``format`` to the extension. The
         version is recorded as imported, with the file's ``original_file_sha``, as a sync would.
         """
-        from .sync import import_file
-
         return import_file(self, path, table, fmt=format, message=message, progress=progress)
 
     def sync_plan(
         self, path: str | os.PathLike[str] | None = None, pattern: str = "*", *, progress: Progress | None = None
     ) -> SyncPlan:
         """Classify the files of an input folder (default ``<clone>/input_files``) without writing."""
-        from .sync import scan_inputs
-
         return scan_inputs(self, path, pattern, progress=progress)
 
     def sync(
@@ -162,65 +59,11 @@ class Project:
         See :mod:`datom_engines.project.sync`: a clone behind its remote is refused; every file is
         classified and read before anything is written; ``dry_run`` stops there.
         """
-        from .sync import sync_inputs
-
         return sync_inputs(self, path, pattern, continue_on_error=continue_on_error, dry_run=dry_run, progress=progress)
-
-    # ----- reading ---------------------------------------------------------------------------------
-    def resolve(
-        self, table: str, *, version: str | None = None, as_of: datetime | str | None = None
-    ) -> ResolvedVersion:
-        """Resolve a table version (latest, id, unique prefix, or ``as_of`` a time) to its parquet object."""
-        return reading.resolve(self.store, self.name, table, version=version, as_of=as_of)
-
-    def read(
-        self,
-        table: str,
-        *,
-        version: str | None = None,
-        as_of: datetime | str | None = None,
-        columns: list[str] | None = None,
-        progress: Progress | None = None,
-    ) -> pa.Table:
-        """Read a table version as a pyarrow Table, verifying the stored bytes first."""
-        resolved = self.resolve(table, version=version, as_of=as_of)
-        return reading.read_arrow(self.store, resolved, columns=columns, progress=progress)
-
-    def tables(self) -> list[TableInfo]:
-        """The project's tables (from the store manifest)."""
-        return reading.list_tables(self.store)
-
-    def history(self, table: str, n: int | None = None) -> list[Version]:
-        """A table's versions, newest first (``n`` limits the count)."""
-        versions = reading.history(self.store, self.name, table)
-        return versions if n is None else versions[: max(int(n), 0)]
-
-    def metadata(self, table: str, version: str | None = None) -> dict[str, Any]:
-        """The full metadata of the current version, or of ``version`` (a full id or unique prefix)."""
-        if version is None:
-            return reading.read_current_metadata(self.store, self.name, table)
-        resolved = self.resolve(table, version=version)
-        return reading.read_snapshot(self.store, self.name, table, resolved.version)
 
     def diff(self, table: str, before: str, after: str | None = None) -> VersionDiff:
         """Compare two versions of ``table`` (``after`` defaults to the current one): shape and columns."""
-        from .diff import diff_versions
-
         return diff_versions(self, table, before, after)
-
-    def parent(self, table: str, version: str | None = None) -> dict[str, Any]:
-        """A ``parents=`` entry for a version of one of this project's tables (current by default)."""
-        resolved = self.resolve(table, version=version)
-        meta = self.metadata(table, resolved.version if version is not None else None)
-        entry: dict[str, Any] = {
-            "source": self.name,
-            "table": table,
-            "version": resolved.version,
-            "data_sha": resolved.data_sha,
-        }
-        if meta.get("source_lineage"):
-            entry["source_lineage"] = meta["source_lineage"]
-        return entry
 
     # ----- git side --------------------------------------------------------------------------------
     def pull(self) -> PullResult:
@@ -252,8 +95,6 @@ class Project:
         if head and remote:
             ahead, behind = self.repo.ahead_behind(head, remote)
         uncommitted = tuple(dict.fromkeys([*st.staged, *st.unstaged, *st.untracked]))
-        from .sync import input_counts
-
         return ProjectStatus(
             self.name,
             self.location.url(),

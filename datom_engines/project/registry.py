@@ -1,9 +1,8 @@
 """Which project a name like ``"STUDY1"`` means in this process.
 
-Resolution order: projects opened or registered in this process; then the resolvers added with
-:func:`add_resolver`; then the governance store (:func:`~datom_engines.use_governance` or the
-``DATOM_GOVERNANCE`` environment variable), whose ``projects/<name>/ref.json`` says where the data
-lives; else a :class:`NotFoundError` that lists where it looked.
+The projects opened or registered in this process, and the fallback resolvers added with
+:func:`add_resolver`. :func:`~datom_engines.project.governance.resolve_project` consults them first,
+then the governance store.
 """
 
 from __future__ import annotations
@@ -11,9 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-
-from ..core.names import validate_name
-from ..errors import NotFoundError
 
 if TYPE_CHECKING:
     from .project import Project
@@ -64,28 +60,7 @@ def remove_resolver(label: str) -> None:
         _resolvers[:] = [(lbl, r) for lbl, r in _resolvers if lbl != label]
 
 
-def resolve_project(name: str, storage_options: Mapping[str, Any] | None = None) -> Project:
-    """The project called ``name``: registered in this process, else found by a resolver."""
-    validate_name(name, "project name")
+def resolvers() -> list[tuple[str, Resolver]]:
+    """The fallback resolvers, in the order they are consulted: ``(label, resolver)``."""
     with _lock:
-        project = _projects.get(name)
-        resolvers = list(_resolvers)
-    if project is not None:
-        return project
-    for _label, resolver in resolvers:
-        found = resolver(name, storage_options)
-        if found is not None:
-            return register(found)
-    from .governance import resolve_through_governance  # same layer; imported late (it imports this module)
-
-    found, governance_where = resolve_through_governance(name, storage_options)
-    if found is not None:
-        return register(found)
-    looked = ["projects opened in this process (" + (", ".join(registered()) or "none") + ")"]
-    looked += [label.replace("{name}", name) for label, _ in resolvers]
-    looked.append(governance_where)
-    raise NotFoundError(
-        f"unknown project {name!r}; looked in: " + "; ".join(looked),
-        hint="open it first (datom_engines.open_project(path), clone(...) or connect(store)), "
-        "or register it in the governance store (register_project)",
-    )
+        return list(_resolvers)

@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ..core import jsonfmt, keys
 from ..core.names import validate_name
@@ -47,12 +47,10 @@ from ..progress import Progress, stage
 from ..storage.integrity import sha256_file
 from ..storage.objectstore import make_tempdir
 from . import importers
+from .handle import ProjectHandle
 from .prepare import PreparedData, prepare
 from .results import WriteResult
 from .writing import Provenance
-
-if TYPE_CHECKING:
-    from .project import Project
 
 FileStatus = Literal["new", "changed", "unchanged", "unsupported_format", "invalid_name", "duplicate_name"]
 FileOutcome = Literal["success", "error", "skipped", "planned"]
@@ -246,7 +244,7 @@ def _classify(name: str, fmt: str, sha: str, tables: Mapping[str, Any]) -> tuple
 
 
 def scan_inputs(
-    project: Project,
+    project: ProjectHandle,
     path: str | os.PathLike[str] | None = None,
     pattern: str = "*",
     *,
@@ -289,7 +287,7 @@ def scan_inputs(
     return SyncPlan(directory, pattern, tuple(files))
 
 
-def input_counts(project: Project) -> dict[str, int] | None:
+def input_counts(project: ProjectHandle) -> dict[str, int] | None:
     """Counts of the clone's ``input_files`` by status (``None`` when the folder does not exist)."""
     repo = project._require_repo("scan input files")
     if not input_dir(repo, None).is_dir():
@@ -336,7 +334,9 @@ class _Prepared:
     change: ChangeKind
 
 
-def prepare_file(project: Project, path: Path, fmt: str, progress: Progress | None = None) -> tuple[PreparedData, str]:
+def prepare_file(
+    project: ProjectHandle, path: Path, fmt: str, progress: Progress | None = None
+) -> tuple[PreparedData, str]:
     """Read a source file and prepare it for writing; returns the prepared data and its scratch dir."""
     frame = importers.read_file(path, fmt)
     workdir = make_tempdir(project.store)
@@ -357,7 +357,7 @@ def prepare_file(project: Project, path: Path, fmt: str, progress: Progress | No
 
 
 def write_prepared(
-    project: Project,
+    project: ProjectHandle,
     table: str,
     prepared: PreparedData,
     *,
@@ -373,7 +373,7 @@ def write_prepared(
 
 
 def import_file(
-    project: Project,
+    project: ProjectHandle,
     path: str | os.PathLike[str],
     table: str | None = None,
     *,
@@ -417,7 +417,7 @@ def _error_text(exc: BaseException) -> str:
 
 
 def sync_inputs(
-    project: Project,
+    project: ProjectHandle,
     path: str | os.PathLike[str] | None = None,
     pattern: str = "*",
     *,

@@ -1,0 +1,160 @@
+"""The basic project handle: one store namespace plus an optional data repo; reads and single writes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..core.names import TableRef, validate_name
+from ..core.values import TableInfo, Version
+from ..errors import ReadOnlyError
+from ..gitrepo import GitRepo
+from ..progress import Progress
+from ..storage.location import StoreLocation
+from ..storage.objectstore import ObjectStore
+from . import reading
+from .prepare import PreparedData
+from .results import (
+    ResolvedVersion,
+    WriteResult,
+)
+from .writing import Provenance, write_table
+
+
+class ProjectHandle:
+    """Versioned tables in a store, with their metadata in a git repo: naming, reading, writing one table.
+
+    :class:`~datom_engines.project.project.Project` builds on this with the operations that are written
+    in terms of it (sync, diff, status, validate); modules below ``project.py`` take a ``ProjectHandle``.
+    """
+
+    def __init__(
+        self, name: str, store: ObjectStore, repo: GitRepo | None = None, *, recorded: StoreLocation | None = None
+    ) -> None:
+        self.name = name
+        self.store = store
+        self.repo = repo
+        #: the store project.yaml recorded when this handle was opened (a write refuses if it changed since)
+        self.recorded_location = recorded
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        where = f", path={str(self.repo.path)!r}" if self.repo else ""
+        return f"Project({self.name!r}, store={self.location.url()!r}{where}, role={self.role!r})"
+
+    # ----- properties ------------------------------------------------------------------------------
+    @property
+    def location(self) -> StoreLocation:
+        """Where the project's data lives."""
+        return self.store.location
+
+    @property
+    def role(self) -> str:
+        """``developer`` (has a git clone, can write) or ``reader`` (store only)."""
+        return "developer" if self.repo is not None else "reader"
+
+    @property
+    def path(self) -> Path | None:
+        """The local git clone, if any."""
+        return Path(self.repo.path) if self.repo is not None else None
+
+    def ref(self, table: str) -> TableRef:
+        """The ``project.table`` reference of a table of this project."""
+        return TableRef(self.name, validate_name(table))
+
+    def _require_repo(self, action: str) -> GitRepo:
+        if self.repo is None:
+            raise ReadOnlyError(f"cannot {action}: project {self.name!r} was opened from its store, without git")
+        return self.repo
+
+    # ----- writing ---------------------------------------------------------------------------------
+    def write(
+        self,
+        data: Any,
+        table: str,
+        *,
+        message: str | None = None,
+        custom: Mapping[str, Any] | None = None,
+        parents: Sequence[Mapping[str, Any]] | None = None,
+        progress: Progress | None = None,
+        provenance: Provenance | None = None,
+        prepared: PreparedData | None = None,
+    ) -> WriteResult:
+        """Write ``data`` (Polars, pyarrow or pandas frame) as a new version of ``table``.
+
+        ``custom`` is free-form JSON metadata (part of the version identity); ``parents`` lists the
+        table versions this one was derived from (see :meth:`parent`). Writing identical data and
+        metadata again creates nothing (``change == "none"``). ``provenance`` and ``prepared`` are for
+        the sync path (imported tables, data already hashed and serialised).
+        """
+        repo = self._require_repo("write")
+        with self._lock:
+            return write_table(
+                repo,
+                self.store,
+                self.name,
+                data,
+                table,
+                message=message,
+                custom=custom,
+                parents=parents,
+                provenance=provenance or Provenance(),
+                progress=progress,
+                prepared=prepared,
+                expected_location=self.recorded_location,
+            )
+
+    # ----- reading ---------------------------------------------------------------------------------
+    def resolve(
+        self, table: str, *, version: str | None = None, as_of: datetime | str | None = None
+    ) -> ResolvedVersion:
+        """Resolve a table version (latest, id, unique prefix, or ``as_of`` a time) to its parquet object."""
+        return reading.resolve(self.store, self.name, table, version=version, as_of=as_of)
+
+    def read(
+        self,
+        table: str,
+        *,
+        version: str | None = None,
+        as_of: datetime | str | None = None,
+        columns: list[str] | None = None,
+        progress: Progress | None = None,
+    ) -> pa.Table:
+        """Read a table version as a pyarrow Table, verifying the stored bytes first."""
+        resolved = self.resolve(table, version=version, as_of=as_of)
+        return reading.read_arrow(self.store, resolved, columns=columns, progress=progress)
+
+    def tables(self) -> list[TableInfo]:
+        """The project's tables (from the store manifest)."""
+        return reading.list_tables(self.store)
+
+    def history(self, table: str, n: int | None = None) -> list[Version]:
+        """A table's versions, newest first (``n`` limits the count)."""
+        versions = reading.history(self.store, self.name, table)
+        return versions if n is None else versions[: max(int(n), 0)]
+
+    def metadata(self, table: str, version: str | None = None) -> dict[str, Any]:
+        """The full metadata of the current version, or of ``version`` (a full id or unique prefix)."""
+        if version is None:
+            return reading.read_current_metadata(self.store, self.name, table)
+        resolved = self.resolve(table, version=version)
+        return reading.read_snapshot(self.store, self.name, table, resolved.version)
+
+    def parent(self, table: str, version: str | None = None) -> dict[str, Any]:
+        """A ``parents=`` entry for a version of one of this project's tables (current by default)."""
+        resolved = self.resolve(table, version=version)
+        meta = self.metadata(table, resolved.version if version is not None else None)
+        entry: dict[str, Any] = {
+            "source": self.name,
+            "table": table,
+            "version": resolved.version,
+            "data_sha": resolved.data_sha,
+        }
+        if meta.get("source_lineage"):
+            entry["source_lineage"] = meta["source_lineage"]
+        return entry
