@@ -52,6 +52,12 @@ class AmbiguousVersionError(NotFoundError):
     default_hint = "use a longer prefix (the full 64-character version id is always unique)"
 
 
+class TagNotFoundError(NotFoundError):
+    """No tag (named snapshot) of that name exists in the project."""
+
+    default_hint = "list the tags with tags() (or `datom tags`)"
+
+
 class IntegrityError(DatomError):
     """Stored bytes do not match the hash recorded for them; no data is returned."""
 
@@ -65,6 +71,12 @@ class ConflictError(DatomError):
     """The git remote moved in a way the write could not reconcile, or the local clone diverged."""
 
     default_hint = "run pull() (or `datom pull`) and retry; if the clone has local edits, commit or discard them"
+
+
+class TagExistsError(ConflictError):
+    """A tag of that name already exists (tags are immutable: a name is never re-used)."""
+
+    default_hint = "tags are immutable: pick another name (list the existing ones with tags() or `datom tags`)"
 
 
 class UnsupportedDataError(DatomError, TypeError):
@@ -121,6 +133,8 @@ __all__ = [
     "StoreAccessDeniedError",
     "StoreError",
     "StoreUnreachableError",
+    "TagExistsError",
+    "TagNotFoundError",
     "UnsupportedDataError",
     "VersionNotFoundError",
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from dulwich.objects import Blob, Commit, ShaFile, Tree
+from dulwich.objects import Blob, Commit, ShaFile, Tag, Tree
 
 from ..errors import InvalidArgumentError
 from .objects import Objects, TreeDiff, split_path
@@ -99,6 +99,33 @@ def make_commit(tree_id: bytes, parents: list[bytes], message: str, ident: GitId
     commit.encoding = None
     commit.message = (message if message.endswith("\n") else message + "\n").encode("utf-8")
     return commit
+
+
+def make_tag(
+    objects: Objects,
+    name: str,
+    commit: str,
+    message: str,
+    ident: GitIdentity,
+    signer: Callable[[bytes], bytes] | None = None,
+) -> str:
+    """Store an annotated tag object ``name`` -> ``commit`` by ``ident``, dated now in UTC; return its id.
+
+    ``signer`` turns the tag's bytes into an armored detached signature (git's ``tag -s``). No ref is
+    set: publish the tag with a create-only push.
+    """
+    objects.commit(commit)
+    tag = Tag()
+    tag.name = name.encode("utf-8")
+    tag.object = (Commit, hex_sha(commit))
+    tag.tagger = ident.to_bytes()
+    tag.tag_time = int(time.time())
+    tag.tag_timezone = 0
+    tag.message = (message if message.endswith("\n") else message + "\n").encode("utf-8")
+    if signer is not None:
+        tag.signature = signer(tag.as_raw_string())
+    store_objects(objects, [tag])
+    return tag.id.decode("ascii")
 
 
 def _tree_or_empty(tree_id: bytes | None, new_objects: list[ShaFile]) -> bytes:

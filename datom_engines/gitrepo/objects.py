@@ -6,12 +6,12 @@ import stat
 from collections.abc import Iterator
 
 from dulwich.diff_tree import tree_changes
-from dulwich.objects import Blob, Commit, Tree
+from dulwich.objects import Blob, Commit, Tag, Tree
 from dulwich.repo import Repo
 
 from ..errors import InvalidArgumentError, NotFoundError
 from .urls import redact
-from .values import DIR_MODE, GITLINK_MODE, Entry, hex_sha
+from .values import DIR_MODE, GITLINK_MODE, CommitInfo, Entry, GitIdentity, TagInfo, hex_sha
 
 TreeDiff = dict[bytes, tuple[Entry | None, Entry | None]]
 """Per-file changes between two trees: path -> (old entry, new entry)."""
@@ -31,6 +31,29 @@ def split_path(path: str) -> tuple[bytes, ...]:
     return tuple(p.encode("utf-8") for p in parts)
 
 
+def tag_from_object(name: str, obj: Tag, commit: bytes | None = None) -> TagInfo:
+    """A :class:`TagInfo` of an annotated tag object (``commit``: its peeled target, default its object)."""
+    return TagInfo(
+        name=name,
+        sha=obj.id.decode("ascii"),
+        commit=(commit or obj.object[1]).decode("ascii"),
+        tagger=GitIdentity.from_bytes(obj.tagger or b""),
+        time=int(obj.tag_time or 0),
+        message=(obj.message or b"").decode("utf-8", "replace"),
+        signed=obj.signature is not None,
+        raw=obj.as_raw_string(),
+    )
+
+
+def parse_tag_object(name: str, raw: bytes) -> TagInfo:
+    """Parse a raw annotated tag object (as mirrored to a store) without a repository."""
+    try:
+        obj = Tag.from_string(raw)
+    except Exception as exc:  # dulwich raises several parse errors
+        raise InvalidArgumentError(f"tag {name!r}: not a git tag object ({exc})") from None
+    return tag_from_object(name, obj)
+
+
 class Objects:
     """Read-only access to the commits, trees and blobs of one repository."""
 
@@ -47,6 +70,37 @@ class Objects:
         if not isinstance(obj, Commit):
             raise InvalidArgumentError(f"{sha!s} is not a commit")
         return obj
+
+    def commit_info(self, sha: str | bytes) -> CommitInfo:
+        """Parents, author, time and message of commit ``sha``."""
+        obj = self.commit(sha)
+        return CommitInfo(
+            sha=obj.id.decode("ascii"),
+            parents=tuple(p.decode("ascii") for p in obj.parents),
+            author=GitIdentity.from_bytes(obj.author or b""),
+            time=int(obj.commit_time or 0),
+            message=(obj.message or b"").decode("utf-8", "replace"),
+        )
+
+    def has_object(self, sha: str | bytes) -> bool:
+        """True when the object ``sha`` is in this repository."""
+        try:
+            return hex_sha(sha) in self.store
+        except ValueError:
+            return False
+
+    def tag(self, name: str, sha: str | bytes) -> TagInfo:
+        """The annotated tag object ``sha`` (named ``name``); :class:`NotFoundError` if it is not one."""
+        try:
+            obj = self.store[hex_sha(sha)]
+        except (KeyError, ValueError) as exc:
+            raise NotFoundError(f"tag {name!r} ({redact(str(sha))}) not found in {self._repo.path}") from exc
+        if not isinstance(obj, Tag):
+            raise InvalidArgumentError(f"tag {name!r} is a lightweight tag, not an annotated one")
+        target = obj.object[1]
+        while isinstance(peeled := self.store[target], Tag):  # a tag of a tag: follow it to the commit
+            target = peeled.object[1]
+        return tag_from_object(name, obj, target)
 
     def tree_id(self, commit: str | bytes | None) -> bytes | None:
         """The root tree of ``commit`` (None for None)."""

@@ -19,6 +19,9 @@ from .urls import is_url, redact, split_credentials
 from .values import REMOTE_NAME, GitCredentials
 
 TRACKING_PREFIX = f"refs/remotes/{REMOTE_NAME}/".encode()
+HEADS = b"refs/heads/"
+TAGS = b"refs/tags/"
+_FETCHED = (HEADS, TAGS)
 
 
 def configured_remote(repo: Repo) -> tuple[str, str] | None:
@@ -50,6 +53,8 @@ class Remote:
         self._client: GitClient | None = None
         self._client_path = ""
         self._client_key: tuple[str, GitCredentials | None] | None = None
+        #: the remote's tags (``refs/tags/<name>`` -> tag object) as of the last fetch
+        self.last_tags: dict[bytes, bytes] = {}
 
     @property
     def url(self) -> str | None:
@@ -116,7 +121,12 @@ class Remote:
             return b""
 
     def fetch_refs(self, context: str = "fetch") -> tuple[dict[bytes, bytes], dict[bytes, bytes]]:
-        """Fetch every remote branch; update ``refs/remotes/origin/*``; return (branch refs, symrefs)."""
+        """Fetch every remote branch and tag; update ``refs/remotes/origin/*`` and ``refs/tags/*``.
+
+        Returns ``(refs, symrefs)``: ``refs`` maps each remote ``refs/heads/*`` and ``refs/tags/*`` name
+        to its object. A remote tag replaces a local one of the same name (tags are the remote's);
+        local-only tags are kept. :attr:`last_tags` keeps the remote's tags of this fetch.
+        """
         client, remote_path, url = self.client()
         store = self._repo.object_store
         seen: dict[bytes, bytes] = {}
@@ -124,7 +134,7 @@ class Remote:
         def determine_wants(refs: Mapping[bytes, bytes], depth: int | None = None) -> list[bytes]:
             # Keep this snapshot: the local client re-reads refs after the transfer, which may have moved.
             for name, sha in refs.items():
-                if name.startswith(b"refs/heads/") and not name.endswith(b"^{}") and sha and sha != ZERO_SHA:
+                if name.startswith(_FETCHED) and not name.endswith(b"^{}") and sha and sha != ZERO_SHA:
                     seen[name] = sha
             return sorted({sha for sha in seen.values() if sha not in store})
 
@@ -135,12 +145,23 @@ class Remote:
         if missing:
             raise GitError(f"git {context} from {redact(url)} did not deliver {missing[0].decode()}")
         refs = self._repo.refs
-        for name, sha in seen.items():
-            refs.set_if_equals(TRACKING_PREFIX + name[len(b"refs/heads/") :], None, sha)
+        branches = {n[len(HEADS) :]: sha for n, sha in seen.items() if n.startswith(HEADS)}
+        for name, sha in branches.items():
+            refs.set_if_equals(TRACKING_PREFIX + name, None, sha)
         for name in list(refs.keys(base=TRACKING_PREFIX)):
-            if b"refs/heads/" + name not in seen and name != b"HEAD":
+            if name not in branches and name != b"HEAD":
                 refs.remove_if_equals(TRACKING_PREFIX + name, None)
+        self.last_tags = {n: sha for n, sha in seen.items() if n.startswith(TAGS)}
+        for name, sha in self.last_tags.items():
+            if refs.read_ref(name) != sha:
+                refs.set_if_equals(name, None, sha)
         return seen, symrefs
+
+    def remote_ref(self, ref: bytes) -> bytes | None:
+        """The object the remote's ``ref`` points to now (one ls-remote), or None."""
+        client, remote_path, url = self.client()
+        with self.errors("list refs of", url):
+            return self._branch_sha(client, remote_path, ref)
 
     def _branch_sha(self, client: GitClient, remote_path: str, branch_ref: bytes) -> bytes | None:
         result = client.get_refs(remote_path)
@@ -149,10 +170,12 @@ class Remote:
         return None if sha in (None, ZERO_SHA) else sha
 
     def swap_ref(self, branch_ref: bytes, new: bytes, expected: bytes | None) -> bool:
-        """Set the remote ``branch_ref`` to ``new`` if it is still at ``expected`` (None: absent).
+        """Set the remote ref ``branch_ref`` to ``new`` if it is still at ``expected`` (None: absent).
 
         True when the remote ref now is ``new``; False when the push lost a race. Other failures raise
-        :class:`GitError`.
+        :class:`GitError`. With ``expected=None`` this creates a ref only if it does not exist (both a
+        local remote's ref lock and git's receive-pack refuse a create over an existing ref), which is
+        how a tag name gets exactly one winner.
         """
         client, remote_path, url = self.client()
         state: dict[str, Any] = {"moved": False, "noop": False}

@@ -10,12 +10,14 @@ import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from dulwich.config import StackedConfig
 from dulwich.errors import NotGitRepository
 from dulwich.graph import find_merge_base
 from dulwich.repo import Repo
 
+from ..core.snapshots import SignatureStatus
 from ..errors import ConflictError, DatomError, GitError, InvalidArgumentError, NotFoundError
-from . import building
+from . import building, signing
 from .objects import Objects
 from .remote import Remote
 from .settings import config_get, config_identity, default_branch, global_identity
@@ -24,10 +26,12 @@ from .values import (
     DEFAULT_IDENTITY_EMAIL,
     DEFAULT_IDENTITY_NAME,
     REMOTE_NAME,
+    CommitInfo,
     GitCredentials,
     GitIdentity,
     GitStatus,
     PullResult,
+    TagInfo,
     hex_sha,
     str_sha,
 )
@@ -157,7 +161,8 @@ class GitRepo:
             repo = Repo.init(str(root), default_branch=default_branch().encode())
             self = cls(repo, credentials=credentials or url_creds)
             self._write_initial_config(clean_url)
-            refs, symrefs = self.remote.fetch_refs(context="clone")
+            fetched, symrefs = self.remote.fetch_refs(context="clone")
+            refs = {name: sha for name, sha in fetched.items() if name.startswith(b"refs/heads/")}
             branch = _pick_clone_branch(refs, symrefs.get(b"HEAD"), self._branch_ref())
             repo.refs.set_symbolic_ref(b"HEAD", branch)
             sha = refs.get(branch)
@@ -291,6 +296,10 @@ class GitRepo:
         except KeyError:
             return None
 
+    def config(self) -> StackedConfig:
+        """The repository's git configuration stack (local, then the user's and the system's)."""
+        return self._repo.get_config_stack()
+
     def identity(self) -> GitIdentity | None:
         """``user.name`` / ``user.email`` from the repository config stack (local, then global)."""
         return config_identity(self._repo.get_config_stack())
@@ -312,6 +321,14 @@ class GitRepo:
     def file_versions(self, commit: str, path: str) -> Iterator[bytes]:
         """Each distinct content ``path`` had in the history of ``commit``, newest first."""
         return self.objects.file_versions(commit, path)
+
+    def commit_info(self, sha: str) -> CommitInfo:
+        """Parents (first parent first), author, time and message of a commit."""
+        return self.objects.commit_info(sha)
+
+    def has_commit(self, sha: str) -> bool:
+        """True when ``sha`` is an object of this repository (a commit fetched or made here)."""
+        return self.objects.has_object(sha)
 
     def is_ancestor(self, a: str, b: str) -> bool:
         """True when commit ``a`` is reachable from commit ``b`` (a commit is its own ancestor)."""
@@ -382,6 +399,60 @@ class GitRepo:
             cfg.set(section, b"remote", REMOTE_NAME.encode())
             cfg.set(section, b"merge", f"refs/heads/{branch}".encode())
             cfg.write_to_path()
+
+    # ---- tags (objects.tag, building.make_tag, remote.swap_ref, signing.py) ------------------------
+
+    def tags(self) -> dict[str, str]:
+        """Local tags, ``name -> tag object id``: the remote's as of the last fetch, plus local-only ones."""
+        return {
+            name.decode("utf-8", "replace"): sha.decode("ascii")
+            for name, sha in self._repo.refs.as_dict(b"refs/tags").items()
+        }
+
+    def remote_tags(self) -> dict[str, str]:
+        """The remote's tags as of the last :meth:`fetch` (``name -> tag object id``)."""
+        prefix = len(b"refs/tags/")
+        return {n[prefix:].decode("utf-8", "replace"): s.decode("ascii") for n, s in self.remote.last_tags.items()}
+
+    def tag_info(self, name: str, sha: str | None = None) -> TagInfo:
+        """The annotated tag ``name`` (its local ref, or the object ``sha``)."""
+        if sha is None:
+            sha = self.tags().get(name)
+            if sha is None:
+                raise NotFoundError(f"no tag {name!r} in {self.path}", hint="fetch() first, or check the name")
+        return self.objects.tag(name, sha)
+
+    def signing_wanted(self) -> bool:
+        """``tag.gpgSign`` of the repository's config stack."""
+        return signing.signing_wanted(self._repo.get_config_stack())
+
+    def create_tag(self, name: str, commit: str, message: str, *, sign: bool | None = None) -> str:
+        """Store an annotated tag object ``name`` -> ``commit`` by the repository identity; return its id.
+
+        ``sign=None`` signs when ``tag.gpgSign`` is set; signing uses ``user.signingKey`` and
+        ``gpg.format`` as git does. No ref is set: :meth:`push_tag` publishes it.
+        """
+        config = self._repo.get_config_stack()
+        wanted = signing.signing_wanted(config) if sign is None else sign
+        signer = (lambda payload: signing.sign(payload, config)) if wanted else None
+        return building.make_tag(self.objects, name, commit, message, self._ident(None), signer)
+
+    def push_tag(self, name: str, sha: str) -> bool:
+        """Create ``refs/tags/<name>`` on the remote, only if no tag of that name exists there.
+
+        True when the remote tag now is ``sha`` (the local ref is then set too); False when the name is
+        taken (by another clone that got there first). Other failures raise :class:`GitError`.
+        """
+        ref = f"refs/tags/{name}".encode()
+        if not self.remote.swap_ref(ref, hex_sha(sha), None):
+            return False
+        self._repo.refs.set_if_equals(ref, None, hex_sha(sha))
+        self.remote.last_tags[ref] = hex_sha(sha)
+        return True
+
+    def verify_tag(self, raw: bytes) -> SignatureStatus:
+        """The signature status of a raw tag object, checked with this repository's git config."""
+        return signing.verify_tag_object(raw, self._repo.get_config_stack())
 
     # ---- working tree (see worktree.py) -----------------------------------------------------------
 

@@ -50,6 +50,15 @@ class GitIdentity:
         """The identity as git writes it: ``Name <email>``."""
         return f"{self.name} <{self.email}>".encode()
 
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> GitIdentity:
+        """Parse ``Name <email>`` as git writes it (an identity without ``<email>`` gets an empty email)."""
+        text = raw.decode("utf-8", "replace").strip()
+        name, sep, rest = text.partition("<")
+        if not sep:
+            return cls(text, "")
+        return cls(name.strip(), rest.split(">", 1)[0].strip())
+
 
 @dataclass(frozen=True)
 class GitStatus:
@@ -64,6 +73,36 @@ class GitStatus:
     def clean(self) -> bool:
         """True when nothing is staged, modified or untracked."""
         return not (self.staged or self.unstaged or self.untracked)
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A commit's parents (first parent first), author, time (unix seconds) and message."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author: GitIdentity
+    time: int
+    message: str
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """An annotated tag of the repository.
+
+    ``sha`` is the tag object, ``commit`` the commit it points at; ``message`` is the tag message
+    without any signature; ``raw`` the whole object as stored (what a signature covers, plus the
+    signature), for mirrors and verification.
+    """
+
+    name: str
+    sha: str
+    commit: str
+    tagger: GitIdentity
+    time: int
+    message: str
+    signed: bool
+    raw: bytes
 
 
 @dataclass(frozen=True)
