@@ -44,6 +44,10 @@ def store_keys(proj: dt.Project) -> set[str]:
     return set(proj.store.list_keys())
 
 
+# keys of this implementation the reference does not define (project snapshots: the commit log)
+LOG_KEY = ".metadata/commits.json"
+
+
 def git_files(path: Path) -> set[str]:
     out = subprocess.run(["git", "-C", str(path), "ls-files"], capture_output=True, text=True, check=True).stdout
     return set(out.split())
@@ -62,7 +66,8 @@ def remote_log(remote: str) -> list[str]:
 # ----- layout ----------------------------------------------------------------------------------------
 def test_write_produces_exact_layout(tmp_path: Path, store: StoreSpec, bare_remote: str) -> None:
     proj = new_project(tmp_path, store, bare_remote)
-    assert store_keys(proj) == {".metadata/manifest.json"}
+    assert store_keys(proj) == {".metadata/manifest.json", LOG_KEY}
+    assert proj.store.read_json(LOG_KEY) == []
     assert git_files(proj.path) == {".datom/project.yaml", ".datom/manifest.json", ".gitignore", "README.md"}
     assert (proj.path / "input_files").is_dir()
     assert remote_log(bare_remote) == ["Initialize datom repository"]
@@ -83,7 +88,12 @@ def test_write_produces_exact_layout(tmp_path: Path, store: StoreSpec, bare_remo
         "lb/.metadata/metadata.json",
         "lb/.metadata/version_history.json",
         f"lb/.metadata/{result.version}.json",
+        LOG_KEY,
     }
+    log = proj.store.read_json(LOG_KEY)
+    assert [(e["commit"], e["tables"]) for e in log] == [
+        (result.commit, {"lb": {"version": result.version, "data_sha": result.data_sha}})
+    ]
     assert remote_log(bare_remote)[0] == "Update lb"
 
     meta = json.loads((proj.path / "lb/metadata.json").read_text())

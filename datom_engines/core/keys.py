@@ -10,6 +10,9 @@ from .names import check_hex_sha
 NAMESPACE_DIR = "datom"
 MANIFEST_KEY = ".metadata/manifest.json"
 GOVERNANCE_KEY = ".metadata/governance.json"
+# keys of this implementation that the reference does not define (project snapshots, section 1.2 untouched)
+COMMIT_LOG_KEY = ".metadata/commits.json"
+TAGS_PREFIX = ".metadata/tags/"
 
 # files in the data repo (git working tree)
 PROJECT_YAML_PATH = ".datom/project.yaml"
@@ -68,6 +71,11 @@ def snapshot_key(table: str, version: str) -> str:
     """Key of the immutable metadata snapshot of one version."""
     check_hex_sha(version, "version")
     return f"{table}/.metadata/{version}.json"
+
+
+def tag_key(name: str) -> str:
+    """Key of the store record of a tag (``name`` must already be a valid tag name)."""
+    return f"{TAGS_PREFIX}{name}.json"
 
 
 def table_metadata_path(table: str) -> str:

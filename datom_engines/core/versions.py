@@ -1,4 +1,5 @@
-"""Pick one version out of a table's ``version_history.json`` (reference sections 2.5 and 4.1). Pure.
+"""Pick one version out of a table's ``version_history.json`` (reference sections 2.5 and 4.1), or one
+state of the whole project out of its commit log (:mod:`.snapshots`). Pure.
 
 The history is the parsed JSON array, newest first; each entry has at least ``version`` (the
 metadata_sha), ``data_sha`` and ``timestamp`` (``YYYY-MM-DDTHH:MM:SSZ``, one-second resolution).
@@ -13,8 +14,9 @@ from typing import Any
 
 from ..errors import AmbiguousVersionError, InvalidArgumentError, VersionNotFoundError
 from .metadata import parse_timestamp, utc_timestamp
+from .snapshots import LogEntry, SnapshotEntry
 
-__all__ = ["select_version"]
+__all__ = ["check_selection", "select_state", "select_version"]
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHOWN = 5  # how many versions a hint lists
@@ -60,6 +62,53 @@ def _cutoff(as_of: datetime | str) -> tuple[datetime, bool]:
     if _DATE_ONLY.fullmatch(text):
         return parse_timestamp(text) + timedelta(days=1), False
     return parse_timestamp(text), True
+
+
+def check_selection(version: str | None = None, as_of: datetime | str | None = None, tag: str | None = None) -> None:
+    """Refuse more than one of ``version``, ``as_of`` and ``tag`` (each alone picks a version)."""
+    given = [name for name, value in (("version", version), ("as_of", as_of), ("tag", tag)) if value is not None]
+    if len(given) > 1:
+        raise InvalidArgumentError(
+            f"pass only one of version, as_of and tag, got {' and '.join(given)}",
+            hint="version picks an id, as_of a point in time, tag a named snapshot",
+        )
+
+
+def _qualifies(ts: datetime | None, limit: datetime, inclusive: bool) -> bool:
+    return ts is not None and (ts <= limit if inclusive else ts < limit)
+
+
+def select_state(
+    log: Sequence[LogEntry], as_of: datetime | str | None = None, *, project: str = ""
+) -> tuple[int, dict[str, SnapshotEntry]]:
+    """The project state after one commit of its log (newest first): ``(index, {table: entry})``.
+
+    Without ``as_of`` it is the newest commit; with it, the newest commit (in log order) made at or
+    before that time (``as_of`` reads as in :func:`select_version`). The state folds that entry with
+    every older one, so it is always a state git really had: the tables of one transaction (one commit)
+    appear all before or all after. An empty log or a time before the first commit raises
+    :class:`VersionNotFoundError`.
+    """
+    label = f" of project {project!r}" if project else ""
+    if not log:
+        raise VersionNotFoundError(f"no commit{label} has written a table yet", hint="write a table first")
+    index = 0
+    if as_of is not None:
+        limit, inclusive = _cutoff(as_of)
+        found = next((i for i, e in enumerate(log) if _qualifies(e.created_at, limit, inclusive)), None)
+        if found is None:
+            known = [e.created_at for e in log if e.created_at is not None]
+            first = utc_timestamp(min(known)) if known else "an unknown time"
+            asked = utc_timestamp(as_of) if isinstance(as_of, datetime) else as_of
+            raise VersionNotFoundError(
+                f"no table{label} existed at {asked}: the first commit was made at {first}",
+                hint=f"pass an as_of at or after {first}",
+            )
+        index = found
+    state: dict[str, SnapshotEntry] = {}
+    for entry in reversed(log[index:]):
+        state.update(entry.tables)
+    return index, state
 
 
 def select_version(

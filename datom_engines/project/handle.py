@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..core.names import TableRef, validate_name
+from ..core.snapshots import Tag
 from ..core.values import TableInfo, Version
 from ..errors import ReadOnlyError
 from ..gitrepo import GitRepo
@@ -18,11 +19,15 @@ from ..progress import Progress
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
 from . import reading
+from . import tags as tag_ops
 from .prepare import PreparedData
 from .results import (
+    ProjectSnapshot,
     ResolvedVersion,
     WriteResult,
 )
+from .snapshots import project_snapshot
+from .transaction import Transaction
 from .writing import Provenance, write_table
 
 
@@ -109,12 +114,77 @@ class ProjectHandle:
                 expected_location=self.recorded_location,
             )
 
+    def transaction(self, message: str | None = None, *, progress: Progress | None = None) -> Transaction:
+        """Several tables in one commit: ``with proj.transaction(message=...) as tx: tx.write(df, "lb")``.
+
+        All data is uploaded first, then one commit is pushed, then the store mirror is published; an
+        exception in the block (or any failure before the push) publishes nothing. Readers of the whole
+        project (tags, :meth:`snapshot`, ``as_of`` views) see all the tables change at once. See
+        :mod:`datom_engines.project.transaction`.
+        """
+        self._require_repo("write")
+        return Transaction(
+            self.repo,
+            self.store,
+            self.name,
+            message=message,
+            progress=progress,
+            expected_location=self.recorded_location,
+            lock=self._lock,
+        )
+
+    def tag(
+        self, name: str, *, message: str | None = None, tables: list[str] | None = None, sign: bool | None = None
+    ) -> Tag:
+        """Record the current version of every table (or of ``tables``) as the immutable tag ``name``.
+
+        A git tag (signed when ``sign`` is true, or when git's ``tag.gpgSign`` is set and ``sign`` is
+        None) plus a store record, so store-only readers see it. A name already used, here or by a
+        racing clone, raises :class:`TagExistsError`. See :mod:`datom_engines.project.tags`.
+        """
+        repo = self._require_repo("tag")
+        with self._lock:
+            return tag_ops.create_tag(
+                repo,
+                self.store,
+                self.name,
+                name,
+                message=message,
+                tables=tables,
+                sign=sign,
+                expected_location=self.recorded_location,
+            )
+
+    def tags(self, *, verify: bool = False) -> list[Tag]:
+        """The project's tags, oldest first (from the store); ``verify`` checks signatures with gpg/ssh."""
+        return tag_ops.list_tags(self.store, self.name, verify=verify, config=self._git_config())
+
+    def get_tag(self, name: str, *, verify: bool = False) -> Tag:
+        """One tag; :class:`TagNotFoundError` (listing the tags) when there is no such tag."""
+        return tag_ops.get_tag(self.store, self.name, name, verify=verify, config=self._git_config())
+
+    def _git_config(self) -> Any:
+        return self.repo.config() if self.repo is not None else None
+
     # ----- reading ---------------------------------------------------------------------------------
     def resolve(
-        self, table: str, *, version: str | None = None, as_of: datetime | str | None = None
+        self,
+        table: str,
+        *,
+        version: str | None = None,
+        as_of: datetime | str | None = None,
+        tag: str | None = None,
     ) -> ResolvedVersion:
-        """Resolve a table version (latest, id, unique prefix, or ``as_of`` a time) to its parquet object."""
-        return reading.resolve(self.store, self.name, table, version=version, as_of=as_of)
+        """Resolve a table version (latest, id, unique prefix, ``as_of`` a time, or the one ``tag``
+        pins) to its parquet object."""
+        return reading.resolve(self.store, self.name, table, version=version, as_of=as_of, tag=tag)
+
+    def snapshot(self, *, tag: str | None = None, as_of: datetime | str | None = None) -> ProjectSnapshot:
+        """The version of every table at one moment: a tag, the project ``as_of`` a time, or now.
+
+        Consistent with transactions: the tables of one commit are all in or all out.
+        """
+        return project_snapshot(self.store, self.name, tag=tag, as_of=as_of)
 
     def read(
         self,
@@ -122,11 +192,12 @@ class ProjectHandle:
         *,
         version: str | None = None,
         as_of: datetime | str | None = None,
+        tag: str | None = None,
         columns: list[str] | None = None,
         progress: Progress | None = None,
     ) -> pa.Table:
         """Read a table version as a pyarrow Table, verifying the stored bytes first."""
-        resolved = self.resolve(table, version=version, as_of=as_of)
+        resolved = self.resolve(table, version=version, as_of=as_of, tag=tag)
         return reading.read_arrow(self.store, resolved, columns=columns, progress=progress)
 
     def tables(self) -> list[TableInfo]:
@@ -145,10 +216,12 @@ class ProjectHandle:
         resolved = self.resolve(table, version=version)
         return reading.read_snapshot(self.store, self.name, table, resolved.version)
 
-    def parent(self, table: str, version: str | None = None) -> dict[str, Any]:
-        """A ``parents=`` entry for a version of one of this project's tables (current by default)."""
-        resolved = self.resolve(table, version=version)
-        meta = self.metadata(table, resolved.version if version is not None else None)
+    def parent(self, table: str, version: str | None = None, *, tag: str | None = None) -> dict[str, Any]:
+        """A ``parents=`` entry for a version of one of this project's tables (current by default, or
+        the version ``tag`` pins)."""
+        resolved = self.resolve(table, version=version, tag=tag)
+        pinned = version is not None or tag is not None
+        meta = self.metadata(table, resolved.version if pinned else None)
         entry: dict[str, Any] = {
             "source": self.name,
             "table": table,

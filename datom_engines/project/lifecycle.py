@@ -23,6 +23,7 @@ from .config import read_config, recorded_location
 from .project import Project
 from .publish import publish_manifest
 from .reading import read_manifest
+from .snapshot_mirror import publish_log
 
 StoreLike = str | os.PathLike[str] | StoreLocation
 
@@ -114,6 +115,7 @@ def init_project(
     repo.advance(commit)
     (target / keys.INPUT_DIR).mkdir(exist_ok=True)
     publish_manifest(repo, objstore, commit)
+    publish_log(repo, objstore, commit, None)  # an empty commit log: project-level readers start here
     return registry.register(Project(project, objstore, repo, recorded=location))
 
 

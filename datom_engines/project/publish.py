@@ -1,9 +1,11 @@
 """The store mirror of git's metadata: publishing it after a push, and finding and repairing staleness.
 
-Order per table is snapshot, history, then ``metadata.json`` (the "current" pointer readers use), and the
-manifest last; a crash part-way leaves readers on the previous version, and the stale manifest entry
-tells the next writer what to repair. After publishing, the writer fetches again and republishes
-whatever a newer head changed, so concurrent publishers converge on the newest head.
+Order per table is snapshot, history, then ``metadata.json`` (the "current" pointer readers use), then the
+manifest, and the commit log last (the commit point of project-level readers, see
+:mod:`.snapshot_mirror`); a crash part-way leaves readers on the previous version, and the stale manifest
+entry (or log) tells the next writer what to repair. After publishing, the writer fetches again and
+republishes whatever a newer head changed, so concurrent publishers converge on the newest head; tag
+records the store lacks are written last.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..core.names import is_hex_sha
 from ..errors import DatomError
 from ..gitrepo import GitRepo
 from ..storage.objectstore import ObjectStore
+from .snapshot_mirror import mirror_tags, publish_log, read_log_json
 
 MAX_CONVERGE_ROUNDS = 5
 
@@ -86,27 +89,35 @@ def _changed_tables(repo: GitRepo, old: str, new: str) -> list[str]:
 
 
 def publish(repo: GitRepo, store: ObjectStore, commit: str, tables: list[str], *, converge: bool = True) -> str:
-    """Publish ``tables`` and the manifest at ``commit``; then follow newer remote heads.
+    """Publish ``tables``, the manifest and the commit log at ``commit``; then follow newer remote heads.
 
     Returns the newest head that was published.
     """
+    log = read_log_json(store)
+    if log is None:
+        # no commit log yet (a project written before logs, or by R): first record the state before this
+        # commit, so project-level readers never see this commit's tables half-published
+        parents = repo.commit_info(commit).parents
+        if parents:
+            log = publish_log(repo, store, parents[0], None)
     for table in dict.fromkeys(tables):
         publish_table(repo, store, commit, table)
     publish_manifest(repo, store, commit)
-    if not converge:
-        return commit
+    log = publish_log(repo, store, commit, log)
     seen = commit
-    for _ in range(MAX_CONVERGE_ROUNDS):
+    for _ in range(MAX_CONVERGE_ROUNDS if converge else 0):
         try:
             remote = repo.fetch()
         except DatomError:
-            return seen  # offline now: our own publish is complete, the next writer repairs the rest
+            break  # offline now: our own publish is complete, the next writer repairs the rest
         if remote is None or remote == seen or not repo.is_ancestor(seen, remote):
-            return seen
+            break
         for table in _changed_tables(repo, seen, remote):
             publish_table(repo, store, remote, table)
         publish_manifest(repo, store, remote)
+        log = publish_log(repo, store, remote, log)
         seen = remote
+    mirror_tags(repo, store)
     return seen
 
 

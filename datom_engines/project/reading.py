@@ -14,14 +14,16 @@ import pyarrow.parquet as pq
 from ..core import keys
 from ..core.metadata import metadata_sha, parse_timestamp
 from ..core.names import TableRef, check_hex_sha, validate_name
+from ..core.snapshots import Tag, tag_from_record, validate_tag_name
 from ..core.values import TableInfo, Version
-from ..core.versions import select_version
+from ..core.versions import check_selection, select_version
 from ..errors import (
     DatomError,
     InvalidArgumentError,
     NotFoundError,
     StoreAccessDeniedError,
     StoreError,
+    TagNotFoundError,
     VersionNotFoundError,
 )
 from ..progress import Progress, stage
@@ -120,6 +122,50 @@ def history(store: ObjectStore, project: str, table: str) -> list[Version]:
     return [Version.from_entry(e) for e in read_history(store, project, table)]
 
 
+def tag_names(store: ObjectStore) -> list[str]:
+    """Names of the tags whose record is in the store, sorted."""
+    prefix = keys.TAGS_PREFIX
+    return sorted(k[len(prefix) : -len(".json")] for k in store.list_keys(prefix) if k.endswith(".json"))
+
+
+def read_tag_record(store: ObjectStore, project: str, name: str) -> dict[str, Any]:
+    """The store record of tag ``name``; :class:`TagNotFoundError` (listing the tags) when there is none."""
+    validate_tag_name(name)
+    try:
+        record = store.read_json(keys.tag_key(name))
+    except NotFoundError:
+        store.check_reachable()
+        known = tag_names(store)
+        shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+        raise TagNotFoundError(
+            f"tag {name!r} not found in project {project!r} (store {store.location.url()})",
+            hint=f"tags of {project}: {shown}" if known else f"project {project} has no tags yet; make one with tag()",
+        ) from None
+    if not isinstance(record, dict):
+        raise StoreError(f"the record of tag {name!r} is not a JSON object", hint="validate(repair=True) rewrites it")
+    return record
+
+
+def read_tag(store: ObjectStore, project: str, name: str) -> Tag:
+    """Tag ``name`` of the project, from its store record."""
+    try:
+        return tag_from_record(read_tag_record(store, project, name), f"the record of tag {name!r}")
+    except InvalidArgumentError as exc:
+        raise StoreError(exc.message, hint="a writer can rewrite it with validate(repair=True)") from None
+
+
+def version_in_tag(tag: Tag, project: str, table: str) -> str:
+    """The version of ``table`` that ``tag`` pins; :class:`NotFoundError` when the tag leaves it out."""
+    version = tag.version_of(table)
+    if version is None:
+        tables = ", ".join(tag.tables) or "none"
+        raise NotFoundError(
+            f"tag {tag.name!r} of project {project!r} does not include table {table!r}",
+            hint=f"its tables: {tables}",
+        )
+    return version
+
+
 def resolve(
     store: ObjectStore,
     project: str,
@@ -127,9 +173,14 @@ def resolve(
     *,
     version: str | None = None,
     as_of: datetime | str | None = None,
+    tag: str | None = None,
 ) -> ResolvedVersion:
-    """Find the stored parquet object of a table version (latest, id / unique prefix, or as of a time)."""
+    """Find the stored parquet object of a table version: latest, an id / unique prefix, as of a time,
+    or the version a tag (named snapshot) pins."""
     ref = TableRef(project, validate_name(table))
+    check_selection(version, as_of, tag)
+    if tag is not None:
+        version = version_in_tag(read_tag(store, project, tag), project, table)
     if version is None and as_of is None:
         meta = read_current_metadata(store, project, table)
         vid = metadata_sha(meta)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..core.metadata import utc_timestamp
 from ..core.names import TableRef
+from ..core.snapshots import SnapshotEntry, tables_json
 from ..core.values import ChangeKind
+from ..errors import NotFoundError
 from ..storage.location import StoreLocation
 
 
@@ -46,6 +50,68 @@ class WriteResult:
             "nrow": self.nrow,
             "ncol": self.ncol,
             "parquet_sha": self.parquet_sha,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionResult:
+    """What a transaction (several tables, one commit) did: the commit and one result per table."""
+
+    commit: str | None
+    results: tuple[WriteResult, ...]
+
+    def __getitem__(self, table: str) -> WriteResult:
+        for result in self.results:
+            if result.ref.table == table:
+                return result
+        raise KeyError(table)
+
+    def __iter__(self) -> Iterator[WriteResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {"commit": self.commit, "results": [r.to_dict() for r in self.results]}
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSnapshot:
+    """The versions of a project's tables that belong together: a tag, or the project after one commit.
+
+    ``source`` says where it came from: ``tag``, ``log`` (the commit log: the state after ``commit``)
+    or ``histories`` (a project without a commit log, read per table from the version histories).
+    """
+
+    project: str
+    tables: Mapping[str, SnapshotEntry]
+    commit: str | None = None
+    created_at: datetime | None = None
+    tag: str | None = None
+    source: str = "log"
+
+    def version(self, table: str) -> str:
+        """The version of ``table`` in this snapshot; :class:`NotFoundError` if it has none."""
+        entry = self.tables.get(table)
+        if entry is None:
+            what = f"tag {self.tag!r}" if self.tag else "this snapshot"
+            raise NotFoundError(
+                f"table {table!r} of project {self.project!r} is not in {what}",
+                hint=f"its tables: {', '.join(self.tables) or 'none'}",
+            )
+        return entry.version
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {
+            "project": self.project,
+            "tag": self.tag,
+            "commit": self.commit,
+            "created_at": utc_timestamp(self.created_at) if self.created_at else None,
+            "source": self.source,
+            "tables": tables_json(self.tables),
         }
 
 

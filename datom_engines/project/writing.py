@@ -5,6 +5,13 @@ git -> make sure the parquet object is in the store (put-if-absent, *before* the
 never points at a missing object) -> commit on top of the remote head and push -> publish the metadata
 mirror. A push that loses a race is not an error: the version is re-derived from the new remote head
 (history, manifest, change class) and pushed again, so neither writer's version is lost.
+
+Structure: :class:`TableSpec` (a validated request) + prepared data make a :class:`TableWrite`;
+:func:`stage_table` turns one of them into "the files of that table's new version on top of a base
+commit" (classification, upload, re-pinning, history and manifest entry); :func:`commit_tables` stages
+one or more tables on the remote head into one commit, pushes it with :func:`push_with_retry` (which
+rebuilds on a lost race) and publishes the mirror. A single write (:func:`write_table`) and a
+multi-table transaction (:mod:`.transaction`, used by sync) are the same path with one or many tables.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from .config import read_config, recorded_location
 from .prepare import PreparedData, prepare
 from .publish import inspect_table, publish, stale_tables
 from .results import WriteResult
+from .snapshot_mirror import log_is_current
 
 MAX_PUSH_ATTEMPTS = 30
 DATOM_VERSION_FIELD = "datom_version"
@@ -144,6 +152,254 @@ def ensure_parquet(
     return actual, size, False
 
 
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """What one table's write asks for, validated before any data is touched."""
+
+    table: str
+    message: str | None = None
+    custom: dict[str, Any] | None = None
+    parents: list[dict[str, Any]] | None = None
+    lineage: list[dict[str, Any]] | None = None
+    provenance: Provenance = Provenance()
+
+    @classmethod
+    def validated(
+        cls,
+        project: str,
+        table: str,
+        *,
+        repo: GitRepo | None,
+        message: str | None = None,
+        custom: Mapping[str, Any] | None = None,
+        parents: Sequence[Mapping[str, Any]] | None = None,
+        provenance: Provenance = Provenance(),
+    ) -> TableSpec:
+        """Check the name, message, ``custom`` and lineage of a write (nothing is touched yet)."""
+        validate_name(table)
+        if repo is None:
+            raise ReadOnlyError(f"project {project!r} was opened from its store only; it cannot be written")
+        if message is not None and not isinstance(message, str):
+            raise InvalidArgumentError(f"message must be a string, got {type(message).__name__}")
+        custom_value = validate_custom(custom) if custom is not None else None
+        lean_parents: list[dict[str, Any]] | None = None
+        lineage: list[dict[str, Any]] | None = None
+        if parents is not None:
+            lean_parents, lineage = validate_parents(parents)
+        elif provenance.source_lineage is not None:
+            lineage = validate_source_lineage(list(provenance.source_lineage))
+        return cls(table, message, custom_value, lean_parents, lineage, provenance)
+
+
+@dataclass(frozen=True, slots=True)
+class TableWrite:
+    """One table's part of a commit: the validated request and its data, hashed and serialised."""
+
+    spec: TableSpec
+    prepared: PreparedData
+
+    @property
+    def table(self) -> str:
+        """The table written."""
+        return self.spec.table
+
+
+@dataclass(frozen=True, slots=True)
+class StagedTable:
+    """One table's new version on top of a base commit: what the write does and the git files it needs.
+
+    ``files`` (the table's ``metadata.json`` and ``version_history.json``) is empty when nothing has to
+    be committed; ``manifest`` is the manifest after this table (``None``: unchanged).
+    """
+
+    write: TableWrite
+    version: str
+    change: ChangeKind
+    parquet_sha: str | None
+    uploaded: bool
+    files: Mapping[str, bytes]
+    manifest: dict[str, Any] | None
+
+    def result(self, project: str, commit: str | None) -> WriteResult:
+        """The :class:`WriteResult` of this table once ``commit`` (None: nothing committed) is pushed."""
+        digest = self.write.prepared.digest
+        return WriteResult(
+            TableRef(project, self.write.table),
+            self.version,
+            digest.data_sha,
+            self.change,
+            commit if self.files else None,
+            self.uploaded,
+            digest.nrow,
+            digest.ncol,
+            self.parquet_sha,
+        )
+
+
+def stage_table(
+    repo: GitRepo,
+    store: ObjectStore,
+    project: str,
+    write: TableWrite,
+    base: str | None,
+    manifest: Mapping[str, Any] | None,
+    *,
+    created_at: str,
+    author: dict[str, str] | str,
+    message: str,
+    progress: Progress | None = None,
+) -> StagedTable:
+    """The files of one table's new version on top of ``base`` (``manifest``: the manifest so far).
+
+    The version is classified against git at ``base`` (none / metadata_only / full), the parquet object
+    is made present in the store (put-if-absent: before any push), and when it had to be uploaded again
+    with other bytes than the recorded ones every version of that content is re-pinned to the stored
+    bytes. ``message`` is the history entry's commit message.
+    """
+    from .._version import __version__
+
+    spec, prepared = write.spec, write.prepared
+    digest, table = prepared.digest, spec.table
+    current = _parse(repo.read_file(base, keys.table_metadata_path(table))) if base else None
+    history = _parse(repo.read_file(base, keys.table_history_path(table))) if base else None
+    history = [e for e in (history or []) if isinstance(e, dict)]
+
+    def make(parquet_sha: str | None, size: int) -> dict[str, Any]:
+        return build_metadata(
+            data_sha=digest.data_sha,
+            nrow=digest.nrow,
+            ncol=digest.ncol,
+            colnames=list(prepared.colnames),
+            column_hashes=digest.column_hashes_json(),
+            created_at=created_at,
+            datom_version=__version__,
+            table_type=spec.provenance.table_type,
+            original_file_sha=spec.provenance.original_file_sha,
+            parents=spec.parents,
+            source_lineage=spec.lineage,
+            size_bytes=size,
+            custom=spec.custom,
+            parquet_sha=parquet_sha,
+        )
+
+    version = metadata_sha(make(None, prepared.size))  # volatile fields do not change the version
+    change = _classify(current, version, digest.data_sha)
+    recorded = _recorded_parquet_sha(change, current, history, digest.data_sha)
+    parquet_sha, size, uploaded = ensure_parquet(store, table, prepared, recorded, progress)
+    # the object was missing and went up with other bytes than the recorded ones: every version of
+    # this content must pin the bytes now stored, even when no new version is made
+    repinned = uploaded and recorded is not None and recorded != parquet_sha
+    if repinned:
+        history = [_repin(e, digest.data_sha, parquet_sha) for e in history]
+    if change == "none" and not repinned:
+        pinned = (current or {}).get("parquet_sha") or parquet_sha
+        return StagedTable(write, version, change, pinned, uploaded, {}, None)
+    meta = make(parquet_sha, size)
+    entry = history_entry(
+        version=version,
+        data_sha=digest.data_sha,
+        timestamp=meta["created_at"],
+        author=author,
+        commit_message=message,
+        parquet_sha=parquet_sha,
+        original_file_sha=spec.provenance.original_file_sha,
+    )
+    new_history, _ = add_history_entry(history, entry)
+    new_manifest = update_manifest(
+        manifest,
+        project_name=project,
+        table=table,
+        metadata=meta,
+        version_count=len(new_history),
+        now=meta["created_at"],
+        original_format=spec.provenance.original_format,
+    )
+    files = {keys.table_metadata_path(table): _file(meta), keys.table_history_path(table): _file(new_history)}
+    return StagedTable(write, version, change, parquet_sha, uploaded, files, new_manifest)
+
+
+def commit_message(writes: Sequence[TableWrite], message: str | None) -> str:
+    """The git commit message: ``message``, else the one table's own, else ``Update a, b, c``."""
+    if message:
+        return message
+    if len(writes) == 1:
+        return writes[0].spec.message or f"Update {writes[0].table}"
+    return "Update " + ", ".join(w.table for w in writes)
+
+
+def commit_tables(
+    repo: GitRepo,
+    store: ObjectStore,
+    project: str,
+    writes: Sequence[TableWrite],
+    *,
+    message: str | None = None,
+    progress: Progress | None = None,
+    expected_location: StoreLocation | None = None,
+) -> tuple[str | None, list[WriteResult]]:
+    """New versions of one or more tables as one commit and one push, then the store mirror.
+
+    Every table is staged on the remote head (:func:`stage_table`: its data uploaded first), the files of
+    all of them go into one commit, and the commit is pushed; a push that loses a race is rebuilt on the
+    new head. Nothing is published before the push, so a failure up to there leaves readers where they
+    were. Then the tables, the manifest and the commit log are mirrored (tables whose mirror lagged
+    included). All versions of one commit share one ``created_at``. Returns ``(commit, results)``;
+    ``commit`` is None when nothing needed committing (a stale mirror is still repaired).
+    """
+    names = [w.table for w in writes]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InvalidArgumentError(
+            f"table(s) {', '.join(map(repr, dupes))} written twice in one commit",
+            hint="write each table once per transaction (the later write would hide the earlier version)",
+        )
+    subject = commit_message(writes, message)
+    outcome: dict[str, Any] = {}
+
+    def build_commit(base: str | None) -> str | None:
+        """The commit of these writes on top of ``base``; ``base`` itself when no commit is needed."""
+        outcome["base"] = base
+        if expected_location is not None:
+            check_not_moved(repo, base, expected_location, project)
+        manifest = _parse(repo.read_file(base, keys.MANIFEST_PATH)) if base else None
+        created_at, author = utc_timestamp(), _author(repo)
+        files: dict[str, bytes] = {}
+        staged = []
+        for write in writes:
+            own = write.spec.message or message or f"Update {write.table}"
+            item = stage_table(
+                repo, store, project, write, base, manifest, created_at=created_at, author=author, message=own,
+                progress=progress,
+            )  # fmt: skip
+            staged.append(item)
+            files.update(item.files)
+            manifest = item.manifest or manifest
+        outcome["staged"] = staged
+        if not files:
+            return base
+        files[keys.MANIFEST_PATH] = _file(manifest)
+        return repo.commit_files(base, files, subject, author=repo.identity())
+
+    ref = f"{project}.{names[0]}" if len(names) == 1 else f"{len(names)} tables of {project!r}"
+    head = push_with_retry(
+        repo,
+        build_commit,
+        f"the data repo of {project!r} to publish {ref}",
+        hint="retry the write; nothing was lost (the data objects are already in the store)",
+    )
+    staged: list[StagedTable] = outcome.get("staged", [])
+    if head == outcome.get("base"):
+        # nothing to commit: still repair a stale mirror or these tables' missing mirror objects
+        mine = [s.write.table for s in staged if head and not inspect_table(repo, store, head, s.write.table).complete]
+        repair_if_stale(repo, store, head, extra=mine)
+        commit = None
+    else:
+        stale, _ = stale_tables(repo, store, head)
+        publish(repo, store, head, [*(s.write.table for s in staged if s.files), *stale])
+        commit = head
+    return commit, [s.result(project, commit) for s in staged]
+
+
 def write_table(
     repo: GitRepo | None,
     store: ObjectStore,
@@ -160,163 +416,22 @@ def write_table(
     expected_location: StoreLocation | None = None,
 ) -> WriteResult:
     """Write ``data`` as a new version of ``table`` (see the module docstring for the order of steps)."""
-    validate_name(table)
-    if repo is None:
-        raise ReadOnlyError(f"project {project!r} was opened from its store only; it cannot be written")
-    if message is not None and not isinstance(message, str):
-        raise InvalidArgumentError(f"message must be a string, got {type(message).__name__}")
-    custom_value = validate_custom(custom) if custom is not None else None
-    if parents is not None:
-        lean_parents, lineage = validate_parents(parents)
-    else:
-        lean_parents = None
-        lineage = None
-        if provenance.source_lineage is not None:
-            lineage = validate_source_lineage(list(provenance.source_lineage))
+    spec = TableSpec.validated(
+        project, table, repo=repo, message=message, custom=custom, parents=parents, provenance=provenance
+    )
+    assert repo is not None  # validated() refuses a reader
     workdir = None
     try:
         if prepared is None:
             workdir = make_tempdir(store)
             prepared = prepare(data, workdir, progress=progress)
-        return _commit_loop(
-            repo,
-            store,
-            project,
-            table,
-            prepared,
-            message=message,
-            custom=custom_value,
-            parents=lean_parents,
-            lineage=lineage,
-            provenance=provenance,
-            progress=progress,
-            expected_location=expected_location,
+        _, results = commit_tables(
+            repo, store, project, [TableWrite(spec, prepared)], progress=progress, expected_location=expected_location
         )
+        return results[0]
     finally:
         if workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _commit_loop(
-    repo: GitRepo,
-    store: ObjectStore,
-    project: str,
-    table: str,
-    prepared: PreparedData,
-    *,
-    message: str | None,
-    custom: dict[str, Any] | None,
-    parents: list[dict[str, Any]] | None,
-    lineage: list[dict[str, Any]] | None,
-    provenance: Provenance,
-    progress: Progress | None,
-    expected_location: StoreLocation | None,
-) -> WriteResult:
-    from .._version import __version__
-
-    digest = prepared.digest
-    ref = TableRef(project, table)
-    message = message or f"Update {table}"
-    uploaded_any = False
-    outcome: dict[str, Any] = {}
-
-    def build_commit(base: str | None) -> str | None:
-        """The commit of this write on top of ``base``; ``base`` itself when no commit is needed."""
-        nonlocal uploaded_any
-        outcome["base"] = base
-        if expected_location is not None:
-            _check_not_moved(repo, base, expected_location, project)
-        current = _parse(repo.read_file(base, keys.table_metadata_path(table))) if base else None
-        history = _parse(repo.read_file(base, keys.table_history_path(table))) if base else None
-        manifest = _parse(repo.read_file(base, keys.MANIFEST_PATH)) if base else None
-        history = [e for e in (history or []) if isinstance(e, dict)]
-        created_at = utc_timestamp()
-
-        def make(parquet_sha: str | None, size: int) -> dict[str, Any]:
-            return build_metadata(
-                data_sha=digest.data_sha,
-                nrow=digest.nrow,
-                ncol=digest.ncol,
-                colnames=list(prepared.colnames),
-                column_hashes=digest.column_hashes_json(),
-                created_at=created_at,
-                datom_version=__version__,
-                table_type=provenance.table_type,
-                original_file_sha=provenance.original_file_sha,
-                parents=parents,
-                source_lineage=lineage,
-                size_bytes=size,
-                custom=custom,
-                parquet_sha=parquet_sha,
-            )
-
-        version = metadata_sha(make(None, prepared.size))  # volatile fields do not change the version
-        change = _classify(current, version, digest.data_sha)
-        recorded = _recorded_parquet_sha(change, current, history, digest.data_sha)
-        parquet_sha, size, uploaded = ensure_parquet(store, table, prepared, recorded, progress)
-        uploaded_any = uploaded_any or uploaded
-        outcome.update(version=version, change=change, parquet_sha=parquet_sha)
-        # the object was missing and went up with other bytes than the recorded ones: every version of
-        # this content must pin the bytes now stored, even when no new version is made
-        repinned = uploaded and recorded is not None and recorded != parquet_sha
-        if repinned:
-            history = [_repin(e, digest.data_sha, parquet_sha) for e in history]
-        if change == "none" and not repinned:
-            outcome["parquet_sha"] = (current or {}).get("parquet_sha") or parquet_sha
-            return base
-        meta = make(parquet_sha, size)
-        entry = history_entry(
-            version=version,
-            data_sha=digest.data_sha,
-            timestamp=meta["created_at"],
-            author=_author(repo),
-            commit_message=message,
-            parquet_sha=parquet_sha,
-            original_file_sha=provenance.original_file_sha,
-        )
-        new_history, _ = add_history_entry(history, entry)
-        new_manifest = update_manifest(
-            manifest,
-            project_name=project,
-            table=table,
-            metadata=meta,
-            version_count=len(new_history),
-            now=meta["created_at"],
-            original_format=provenance.original_format,
-        )
-        files = {
-            keys.table_metadata_path(table): _file(meta),
-            keys.table_history_path(table): _file(new_history),
-            keys.MANIFEST_PATH: _file(new_manifest),
-        }
-        return repo.commit_files(base, files, message, author=repo.identity())
-
-    head = push_with_retry(
-        repo,
-        build_commit,
-        f"the data repo of {project!r} to publish {ref}",
-        hint="retry the write; nothing was lost (the data object is already in the store)",
-    )
-    if head == outcome["base"]:
-        # nothing to commit: still repair a stale mirror or this table's missing mirror objects
-        mine = [] if head is None or inspect_table(repo, store, head, table).complete else [table]
-        _repair_if_stale(repo, store, head, extra=mine)
-        commit = None
-    else:
-        stale, _ = stale_tables(repo, store, head)
-        publish(repo, store, head, [table, *stale])
-        commit = head
-    return WriteResult(
-        ref,
-        outcome["version"],
-        digest.data_sha,
-        outcome["change"],
-        commit,
-        uploaded_any,
-        digest.nrow,
-        digest.ncol,
-        outcome["parquet_sha"],
-    )
 
 
 def push_with_retry(
@@ -347,7 +462,7 @@ def _repin(entry: dict[str, Any], data_sha: str, parquet_sha: str) -> dict[str, 
     return entry
 
 
-def _check_not_moved(repo: GitRepo, base: str | None, expected: StoreLocation, project: str) -> None:
+def check_not_moved(repo: GitRepo, base: str | None, expected: StoreLocation, project: str) -> None:
     """Refuse to write when project.yaml now records another store than when this handle was opened.
 
     A migration commits the new ``storage.data``; a writer still holding the old location would
@@ -362,12 +477,12 @@ def _check_not_moved(repo: GitRepo, base: str | None, expected: StoreLocation, p
         )
 
 
-def _repair_if_stale(repo: GitRepo, store: ObjectStore, commit: str | None, extra: list[str]) -> list[str]:
-    """Republish tables whose store mirror lags git at ``commit``; returns the tables repaired."""
+def repair_if_stale(repo: GitRepo, store: ObjectStore, commit: str | None, extra: list[str]) -> list[str]:
+    """Republish tables whose store mirror lags git at ``commit`` (and a lagging commit log)."""
     if commit is None:
         return []
     stale, manifest_stale = stale_tables(repo, store, commit)
     tables = [*extra, *stale]
-    if tables or manifest_stale:
+    if tables or manifest_stale or not log_is_current(repo, store, commit):
         publish(repo, store, commit, tables)
     return tables

@@ -1,0 +1,192 @@
+"""The store mirror of project snapshots: the commit log and the tag records (keys the reference does not define).
+
+``.metadata/commits.json`` lists, newest first, every commit on the first-parent chain of the data
+branch that changed a table's version, with the versions it made current (:mod:`..core.snapshots`).
+Project-level readers (tags, ``as_of`` over the whole project, DuckDB schemas pinned to one moment)
+take the state of the project from it, so the log is the *commit point* for them: a publisher writes
+the tables' mirrors and the manifest first and the log last. A crash in between leaves project-level
+readers on the previous state, which is a real git state, and the next publisher (or
+``validate(repair=True)``) extends the log. Single-table readers use the tables' own mirrors, as before.
+
+Both the log and a tag's record are pure functions of git, so any writer can rebuild them and
+concurrent publishers converge: the newest head's log contains every older head's.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ..core import jsonfmt, keys
+from ..core.metadata import metadata_sha, utc_timestamp
+from ..core.snapshots import (
+    SnapshotEntry,
+    log_entry,
+    parse_tag_message,
+    person,
+    tag_record,
+)
+from ..errors import DatomError, InvalidArgumentError
+from ..gitrepo import GitRepo
+from ..gitrepo.values import TagInfo
+from ..storage.objectstore import ObjectStore
+from .reading import tag_names
+
+
+def _json(data: bytes | None) -> Any:
+    return None if data is None else jsonfmt.parse(data)
+
+
+def read_log_json(store: ObjectStore) -> list[dict[str, Any]] | None:
+    """The commit log as stored (None when it is missing or unreadable)."""
+    try:
+        log = store.read_json_or_none(keys.COMMIT_LOG_KEY)
+    except DatomError:
+        return None
+    return log if isinstance(log, list) else None
+
+
+def _table_of(path: str) -> str | None:
+    top, _, rest = path.partition("/")
+    return top if rest == "metadata.json" and not top.startswith(".") else None
+
+
+def versions_at(repo: GitRepo, commit: str | None, tables: list[str]) -> dict[str, SnapshotEntry]:
+    """``{table: (version, data_sha)}`` of ``tables`` as git has them at ``commit`` (absent ones left out)."""
+    out = {}
+    for table in tables:
+        meta = _json(repo.read_file(commit, keys.table_metadata_path(table))) if commit else None
+        if isinstance(meta, dict) and isinstance(meta.get("data_sha"), str):
+            out[table] = SnapshotEntry(metadata_sha(meta), meta["data_sha"])
+    return out
+
+
+def commit_entry(repo: GitRepo, commit: str, parent: str | None) -> dict[str, Any] | None:
+    """The log entry of ``commit`` (its changes against ``parent``), or None when no version changed."""
+    tables = sorted({t for p in repo.changed_paths(parent, commit) if (t := _table_of(p))})
+    if not tables:
+        return None
+    before = versions_at(repo, parent, tables)
+    after = versions_at(repo, commit, tables)
+    changed = {t: e for t, e in after.items() if before.get(t) != e}
+    if not changed:
+        return None  # a re-pin: same versions, other bytes recorded
+    stamps = []
+    for table in changed:
+        meta = _json(repo.read_file(commit, keys.table_metadata_path(table))) or {}
+        if isinstance(meta.get("created_at"), str):
+            stamps.append(meta["created_at"])
+    info = repo.commit_info(commit)
+    return log_entry(
+        commit=commit,
+        created_at=max(stamps) if stamps else utc_timestamp_of(info.time),
+        message=info.message.strip(),
+        author=person(info.author.name, info.author.email),
+        tables=changed,
+    )
+
+
+def utc_timestamp_of(seconds: int) -> str:
+    """A unix time as datom writes timestamps."""
+    return utc_timestamp(datetime.fromtimestamp(seconds, UTC))
+
+
+def entries_since(repo: GitRepo, head: str, stop: str | None) -> tuple[list[dict[str, Any]], bool]:
+    """Log entries of the first-parent chain from ``head`` back to ``stop`` (excluded), newest first.
+
+    Returns ``(entries, found)``; when ``stop`` is not on the chain the entries go back to the first
+    commit (a full rebuild) and ``found`` is False.
+    """
+    out: list[dict[str, Any]] = []
+    sha: str | None = head
+    while sha is not None:
+        if sha == stop:
+            return out, True
+        parents = repo.commit_info(sha).parents
+        parent = parents[0] if parents else None
+        entry = commit_entry(repo, sha, parent)
+        if entry is not None:
+            out.append(entry)
+        sha = parent
+    return out, stop is None
+
+
+def log_for(repo: GitRepo, head: str, current: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """The log at ``head`` given the stored one; None when the stored one needs no change.
+
+    A stored log whose newest commit is not known here (pushed after our fetch) or descends from
+    ``head`` is newer than ``head``: it is left alone.
+    """
+    newest = current[0].get("commit") if current and isinstance(current[0], dict) else None
+    if isinstance(newest, str) and newest != head and (not repo.has_commit(newest) or repo.is_ancestor(head, newest)):
+        return None
+    new, found = entries_since(repo, head, newest if isinstance(newest, str) else None)
+    if found and current is not None:
+        return None if not new else [*new, *current]
+    return new
+
+
+def publish_log(
+    repo: GitRepo, store: ObjectStore, head: str, current: list[dict[str, Any]] | None
+) -> list[dict[str, Any]] | None:
+    """Bring ``.metadata/commits.json`` up to ``head`` given the stored log ``current`` (None: there is
+    none, or it is unreadable); returns the log now stored."""
+    log = log_for(repo, head, current)
+    if log is None:
+        return current
+    store.write_json(keys.COMMIT_LOG_KEY, log)
+    return log
+
+
+def log_is_current(repo: GitRepo, store: ObjectStore, head: str) -> bool:
+    """True when the stored log already covers ``head``."""
+    stored = read_log_json(store)
+    return stored is not None and log_for(repo, head, stored) is None
+
+
+def rebuild_log(repo: GitRepo, store: ObjectStore, head: str) -> None:
+    """Rewrite the log from git alone (``validate(repair=True)``)."""
+    entries, _ = entries_since(repo, head, None)
+    store.write_json(keys.COMMIT_LOG_KEY, entries)
+
+
+# ----- tags ---------------------------------------------------------------------------------------
+
+
+def record_of(info: TagInfo) -> dict[str, Any]:
+    """The store record of a datom tag (:func:`..core.snapshots.tag_record`) from its git object."""
+    message, _, tables = parse_tag_message(info.message, f"tag {info.name!r}")
+    return tag_record(
+        name=info.name,
+        commit=info.commit,
+        tag_object=info.sha,
+        created_at=utc_timestamp_of(info.time),
+        tagger=person(info.tagger.name, info.tagger.email),
+        message=message,
+        tables=tables,
+        signed=info.signed,
+        git_tag=info.raw.decode("utf-8", "replace"),
+    )
+
+
+def mirror_tags(repo: GitRepo, store: ObjectStore, names: list[str] | None = None) -> list[str]:
+    """Write the store record of every datom tag the remote has (or of ``names``) that the store lacks.
+
+    Tags not made by datom (no snapshot block in their message) are skipped. Returns the names written.
+    """
+    remote = repo.remote_tags()
+    wanted = sorted(remote) if names is None else names
+    if not wanted:
+        return []
+    have = set(tag_names(store))
+    written = []
+    for name in wanted:
+        if name in have or name not in remote:
+            continue
+        try:
+            record = record_of(repo.tag_info(name, remote[name]))
+        except (InvalidArgumentError, DatomError):
+            continue  # an ordinary git tag (or a lightweight one): not a datom snapshot
+        store.write_json(keys.tag_key(name), record)
+        written.append(name)
+    return written
