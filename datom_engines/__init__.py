@@ -6,15 +6,20 @@ with the R package datom. Typical use::
     import datom_engines as dt
     proj = dt.init("study1-repo", "STUDY1", store="/data/store", remote="/git/study1.git")
     proj.write(df, "lb")                       # or df.datom.write("STUDY1.lb")
+    with proj.transaction() as tx:             # several tables, one commit
+        tx.write(dm, "dm"); tx.write(lb, "lb")
+    proj.tag("dblock-2026-03")                 # a named, immutable snapshot
+    dt.read("STUDY1.lb", tag="dblock-2026-03")
     dt.read("STUDY1.lb", version="a793e7")     # verified pyarrow Table
     pl.scan_datom("STUDY1.lb").filter(...)     # native lazy parquet scan (registered on import)
 """
 
 from ._version import __version__
-from .api import history, project, read, resolve, tables, write
+from .api import history, project, read, resolve, snapshot, tables, tags, write
 from .core.cv1 import Cv1Digest, column_hashes, data_sha
 from .core.metadata import metadata_sha
 from .core.names import TableRef
+from .core.snapshots import SignatureStatus, SnapshotEntry, Tag
 from .core.values import TableInfo, Version
 from .errors import (
     AmbiguousVersionError,
@@ -30,6 +35,8 @@ from .errors import (
     StoreAccessDeniedError,
     StoreError,
     StoreUnreachableError,
+    TagExistsError,
+    TagNotFoundError,
     UnsupportedDataError,
     VersionNotFoundError,
 )
@@ -52,14 +59,17 @@ from .project.lifecycle import clone_project, connect, init_project, open_projec
 from .project.project import Project
 from .project.registry import register, registered, unregister
 from .project.results import (
+    ProjectSnapshot,
     ProjectStatus,
     PullResult,
     ResolvedVersion,
     TableCheck,
+    TransactionResult,
     ValidationReport,
     WriteResult,
 )
 from .project.sync import FileResult, InputFile, SyncError, SyncPlan, SyncResult
+from .project.transaction import Transaction
 from .storage.cache import CacheInfo, cache_info, clear_cache, configure_cache
 from .storage.location import StoreLocation
 
@@ -86,11 +96,14 @@ __all__ = [
     "NotFoundError",
     "Project",
     "ProjectMovedWarning",
+    "ProjectSnapshot",
     "ProjectStatus",
     "PullResult",
     "ReadOnlyError",
     "RegisteredProject",
     "ResolvedVersion",
+    "SignatureStatus",
+    "SnapshotEntry",
     "StoreAccessDeniedError",
     "StoreError",
     "StoreLocation",
@@ -101,6 +114,11 @@ __all__ = [
     "TableCheck",
     "TableInfo",
     "TableRef",
+    "Tag",
+    "TagExistsError",
+    "TagNotFoundError",
+    "Transaction",
+    "TransactionResult",
     "UnsupportedDataError",
     "ValidationReport",
     "Version",
@@ -135,7 +153,9 @@ __all__ = [
     "registered",
     "resolve",
     "scan_datom",
+    "snapshot",
     "tables",
+    "tags",
     "unregister",
     "use_governance",
     "write",

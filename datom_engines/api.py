@@ -9,13 +9,14 @@ from typing import Any
 import pyarrow as pa
 
 from .core.names import TableRef, validate_name
+from .core.snapshots import Tag
 from .core.values import TableInfo, Version
 from .errors import InvalidNameError
 from .progress import Progress
 from .project.governance import resolve_project
 from .project.project import Project
 from .project.registry import registered
-from .project.results import ResolvedVersion, WriteResult
+from .project.results import ProjectSnapshot, ResolvedVersion, WriteResult
 
 Ref = str | TableRef
 
@@ -62,11 +63,13 @@ def resolve(
     *,
     version: str | None = None,
     as_of: datetime | str | None = None,
+    tag: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> ResolvedVersion:
-    """Resolve ``"project.table"`` (latest, a version id or unique prefix, or ``as_of``) to its parquet object."""
+    """Resolve ``"project.table"`` (latest, a version id or unique prefix, ``as_of``, or the version a
+    ``tag`` pins) to its parquet object."""
     proj, table = _split(ref, storage_options)
-    return proj.resolve(table, version=version, as_of=as_of)
+    return proj.resolve(table, version=version, as_of=as_of, tag=tag)
 
 
 def read(
@@ -74,12 +77,30 @@ def read(
     *,
     version: str | None = None,
     as_of: datetime | str | None = None,
+    tag: str | None = None,
     columns: list[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> pa.Table:
     """Read a table version as a pyarrow Table (the stored bytes are verified first)."""
     proj, table = _split(ref, storage_options)
-    return proj.read(table, version=version, as_of=as_of, columns=columns)
+    return proj.read(table, version=version, as_of=as_of, tag=tag, columns=columns)
+
+
+def snapshot(
+    project_name: str,
+    *,
+    tag: str | None = None,
+    as_of: datetime | str | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> ProjectSnapshot:
+    """The version of every table of a project in a tag, ``as_of`` a time, or now (consistent with
+    transactions: the tables of one commit are all in or all out)."""
+    return project(project_name, storage_options=storage_options).snapshot(tag=tag, as_of=as_of)
+
+
+def tags(project_name: str, *, verify: bool = False, storage_options: Mapping[str, Any] | None = None) -> list[Tag]:
+    """The tags (named snapshots) of a project, oldest first; ``verify`` checks their signatures."""
+    return project(project_name, storage_options=storage_options).tags(verify=verify)
 
 
 def history(ref: Ref, *, storage_options: Mapping[str, Any] | None = None) -> list[Version]:

@@ -2,10 +2,11 @@
 
 ``register(con)`` installs a few Python functions that resolve a ``"project.table"`` reference to
 the stored parquet object(s) of a version, then runs ``sql/datom.sql``, which defines the table
-macros ``datom(ref, version := NULL, as_of := NULL)``, ``datom_tables(project)`` and
+macros ``datom(ref, version := NULL, as_of := NULL, tag := NULL)``, ``datom_tables(project)`` and
 ``datom_history(ref)``. Because ``datom()`` expands to ``read_parquet(<resolved files>)``, DuckDB
 pushes filters and projections into the scan as for any parquet file. ``attach(con, project)`` adds
-a schema with one view per table; ``write(con, ref, query)`` streams a query result into a new
+a schema with one view per table (``tag=`` / ``as_of=`` pin every view to one snapshot of the
+project); ``write(con, ref, query)`` streams a query result into a new
 version through the core write path and records the ``datom()`` versions it read as its parents.
 
 Object stores are reached through fsspec filesystems registered on the database
@@ -24,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -171,11 +173,11 @@ def _macros_version(cur: Connection) -> str | None:
 def _create_functions(con: Connection) -> None:
     owner = _Owner(con)
 
-    def files(ref: str | None, version: str | None, as_of: str | None) -> list[str]:
-        return resolve_files(owner, ref, version, as_of)
+    def files(ref: str | None, version: str | None, as_of: str | None, tag: str | None) -> list[str]:
+        return resolve_files(owner, ref, version, as_of, tag)
 
     special = {"null_handling": "special"}
-    con.create_function("datom_files", files, ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR[]", **special)
+    con.create_function("datom_files", files, ["VARCHAR"] * 4, "VARCHAR[]", **special)
     con.create_function("datom_table_list", table_rows, ["VARCHAR"], f"{_TABLE_ROW_TYPE}[]", **special)
     con.create_function("datom_version_list", version_rows, ["VARCHAR"], f"{_VERSION_ROW_TYPE}[]", **special)
 
@@ -187,15 +189,17 @@ def _require(value: str | None, what: str, example: str) -> str:
     return value
 
 
-def resolve_files(owner: _Owner, ref: str | None, version: str | None, as_of: str | None) -> list[str]:
-    """The parquet URLs DuckDB should read for ``datom(ref, version, as_of)`` (the ``datom_files`` UDF).
+def resolve_files(
+    owner: _Owner, ref: str | None, version: str | None, as_of: str | None, tag: str | None = None
+) -> list[str]:
+    """The parquet URLs DuckDB should read for ``datom(ref, version, as_of, tag)`` (the ``datom_files`` UDF).
 
     Resolves through the project (metadata only), checks that the object exists, and registers the
     store's filesystem on the database when it is not local.
     """
     parsed = TableRef.parse(_require(ref, "the table reference of datom()", "datom('STUDY1.lb')"))
     proj = api.project(parsed.project)
-    resolved = _resolutions.resolve(proj, parsed.table, version, as_of)
+    resolved = _resolutions.resolve(proj, parsed.table, version, as_of, tag)
     seen: list[ResolvedVersion] | None = getattr(_recorder, "seen", None)
     if seen is not None:
         seen.append(resolved)
@@ -222,14 +226,20 @@ class _LocalResolutions:
         except OSError:
             return None
 
-    def resolve(self, proj: Project, table: str, version: str | None, as_of: str | None) -> ResolvedVersion:
-        """Resolve like :meth:`Project.resolve`, and check that the parquet object exists."""
+    def resolve(
+        self, proj: Project, table: str, version: str | None, as_of: str | None, tag: str | None = None
+    ) -> ResolvedVersion:
+        """Resolve like :meth:`Project.resolve`, and check that the parquet object exists.
+
+        A tag's record never changes, so the table's own mirror files still decide whether a cached
+        resolution holds (a re-pin rewrites the history).
+        """
         location = proj.location
         if not location.is_local:
-            resolved = proj.resolve(table, version=version, as_of=as_of)
+            resolved = proj.resolve(table, version=version, as_of=as_of, tag=tag)
             reading.require_object(proj.store, resolved)
             return resolved
-        key = (location, proj.name, table, version, as_of)
+        key = (location, proj.name, table, version, as_of, tag)
         with _lock:
             entry = self._entries.get(key)
         if entry is not None and entry[1] is not None and self._stamp(entry[0]) == entry[1]:
@@ -237,7 +247,7 @@ class _LocalResolutions:
         sources = (keys.metadata_key(table), keys.history_key(table))
         paths = entry[0] if entry else tuple(location.fs_path(k) for k in sources)
         stamp = self._stamp(paths)  # taken before reading: a change during the read shows up next time
-        resolved = proj.resolve(table, version=version, as_of=as_of)
+        resolved = proj.resolve(table, version=version, as_of=as_of, tag=tag)
         reading.require_object(proj.store, resolved)
         if stamp is not None:
             with _lock:
@@ -359,25 +369,55 @@ def version_rows(ref: str | None) -> list[dict[str, Any]]:
 
 
 # ----- views -------------------------------------------------------------------------------------
-def attach(con: Connection | None, project: str, *, schema: str | None = None) -> list[str]:
+def attach(
+    con: Connection | None,
+    project: str,
+    *,
+    schema: str | None = None,
+    tag: str | None = None,
+    as_of: datetime | str | None = None,
+) -> list[str]:
     """Create (or refresh) a schema named after ``project`` with one view per table.
 
-    ``FROM STUDY1.lb`` then reads the latest version of ``STUDY1.lb`` (each query resolves it again),
-    and ``SHOW ALL TABLES`` / ``information_schema.tables`` list the tables. Run it again to pick up
-    tables written since. ``schema`` overrides the schema name. Returns the table names.
+    Without ``tag``/``as_of``, ``FROM STUDY1.lb`` reads the latest version of ``STUDY1.lb`` (each query
+    resolves it again); run ``attach`` again to pick up tables written since. With ``tag`` (a named
+    snapshot) or ``as_of`` (a time: the project after the newest commit made by then), every view is
+    pinned to the version of that one snapshot, so a join across views reads tables that belong
+    together, whatever is written later; tables not in the snapshot get no view (views a previous
+    ``attach`` made for them are dropped). ``SHOW ALL TABLES`` / ``information_schema.tables`` list
+    the tables. ``schema`` overrides the schema name. Returns the table names.
     """
     con = register(con)
     proj = api.project(validate_name(project, "project name"))
-    schema_name = _quote_ident(validate_name(schema, "schema name") if schema is not None else proj.name)
-    tables = [info.name for info in proj.tables()]
+    schema_name = validate_name(schema, "schema name") if schema is not None else proj.name
+    quoted = _quote_ident(schema_name)
+    if tag is None and as_of is None:
+        pinned: dict[str, str | None] = {info.name: None for info in proj.tables()}
+    else:
+        snapshot = proj.snapshot(tag=tag, as_of=as_of)
+        pinned = {name: entry.version for name, entry in snapshot.tables.items()}
     # on ``con`` itself, not a cursor: a cursor's DDL stays invisible to ``con`` while ``con`` holds an
     # open transaction (a pending result), which would make a successful attach look like it did nothing
     with _lock:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_name}")
-        for table in tables:
-            ref = _quote_literal(f"{proj.name}.{table}")
-            con.execute(f"CREATE OR REPLACE VIEW {schema_name}.{_quote_ident(table)} AS SELECT * FROM datom({ref})")
-    return tables
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+        for old in _attached_views(con, schema_name):
+            if old not in pinned:
+                con.execute(f"DROP VIEW {quoted}.{_quote_ident(old)}")
+        for table, version in pinned.items():
+            args = _quote_literal(f"{proj.name}.{table}")
+            if version is not None:
+                args += f", version := {_quote_literal(version)}"
+            con.execute(f"CREATE OR REPLACE VIEW {quoted}.{_quote_ident(table)} AS SELECT * FROM datom({args})")
+    return list(pinned)
+
+
+def _attached_views(con: Connection, schema: str) -> list[str]:
+    """Views of ``schema`` (current database) that read through ``datom(...)``."""
+    rows = con.execute(
+        "SELECT view_name, sql FROM duckdb_views() WHERE schema_name = ? AND database_name = current_database()",
+        [schema],
+    ).fetchall()
+    return [name for name, sql in rows if "datom(" in (sql or "")]
 
 
 # ----- writing -----------------------------------------------------------------------------------

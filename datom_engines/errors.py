@@ -76,7 +76,7 @@ class ConflictError(DatomError):
 class TagExistsError(ConflictError):
     """A tag of that name already exists (tags are immutable: a name is never re-used)."""
 
-    default_hint = "tags are immutable: pick another name (list the existing ones with tags() or `datom tags`)"
+    default_hint = "tags are immutable: pick another name; list the existing ones with tags() (or `datom tags`)"
 
 
 class UnsupportedDataError(DatomError, TypeError):

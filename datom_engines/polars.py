@@ -3,6 +3,7 @@
 Importing :mod:`datom_engines` imports this module, which registers::
 
     pl.scan_datom("STUDY1.lb", version="a793e7")   # a native lazy parquet scan of that version
+    pl.scan_datom("STUDY1.lb", tag="dblock-1")     # the version a tag (named snapshot) pins
     pl.read_datom("STUDY1.lb", as_of="2026-02-01")  # eager, the stored bytes verified first
     df.datom.write("STUDY1.lb", message="...")      # DataFrame or LazyFrame (streamed, not collected)
 
@@ -139,19 +140,21 @@ def scan_datom(
     *,
     version: str | None = None,
     as_of: datetime | str | None = None,
+    tag: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> pl.LazyFrame:
     """Lazily scan a version of ``"project.table"``: a native ``pl.scan_parquet`` of its stored object.
 
     ``version`` is a full version id or a unique prefix of one; ``as_of`` (a datetime or ISO string)
-    picks the newest version created at or before that time; neither means the latest version. The
+    picks the newest version created at or before that time; ``tag`` the version a tag (named
+    snapshot, :meth:`Project.tag`) pins; none of them means the latest version. The
     metadata is resolved once, now: later writes do not change what this frame reads. ``storage_options``
     (Polars or fsspec keys) are used to find the project and are passed to the scan, over the project's
     own. The bytes are not hashed (a lazy scan reads only what the query needs); use :func:`read_datom`
     for a verified eager read.
     """
     project, table = _project_and_table(ref, storage_options)
-    resolved = project.resolve(table, version=version, as_of=as_of)
+    resolved = project.resolve(table, version=version, as_of=as_of, tag=tag)
     reading.require_object(project.store, resolved)  # a clear datom error now, not a failed scan later
     sources = _scan_sources(project, resolved)
     _remember(sources, project, resolved)
@@ -169,6 +172,7 @@ def read_datom(
     *,
     version: str | None = None,
     as_of: datetime | str | None = None,
+    tag: str | None = None,
     columns: Sequence[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
@@ -180,7 +184,12 @@ def read_datom(
     """
     project, table = _project_and_table(ref, storage_options)
     arrow = project.read(
-        table, version=version, as_of=as_of, columns=list(columns) if columns is not None else None, progress=progress
+        table,
+        version=version,
+        as_of=as_of,
+        tag=tag,
+        columns=list(columns) if columns is not None else None,
+        progress=progress,
     )
     return cast(pl.DataFrame, pl.from_arrow(arrow, rechunk=False))
 

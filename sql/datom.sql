@@ -5,7 +5,7 @@
 -- history); the table data is read by DuckDB's own parquet reader, so filters and projections are
 -- pushed into the scan: EXPLAIN shows them inside READ_PARQUET.
 --
---   datom_files(ref, version, as_of)  VARCHAR[]  parquet URL(s) of one table version; an object-store
+--   datom_files(ref, version, as_of, tag)  VARCHAR[]  parquet URL(s) of one table version; an object-store
 --                                                filesystem is registered on the database as needed
 --   datom_table_list(project)         STRUCT[]   one entry per table of a project
 --   datom_version_list(ref)           STRUCT[]   one entry per version of a table, newest first
@@ -19,11 +19,12 @@
 --   FROM datom('STUDY1.lb', as_of := '2026-01-15')        the version current at a time: a TIMESTAMP,
 --                                                         TIMESTAMPTZ, DATE or ISO string (naive = UTC,
 --                                                         a bare date = the end of that UTC day)
--- Unknown or ambiguous versions fail with the datom error message and a hint.
-CREATE OR REPLACE MACRO datom(ref, version := NULL, as_of := NULL) AS TABLE
+--   FROM datom('STUDY1.lb', tag := 'dblock-2026-03')      the version a tag (named snapshot) pins
+-- Unknown or ambiguous versions and unknown tags fail with the datom error message and a hint.
+CREATE OR REPLACE MACRO datom(ref, version := NULL, as_of := NULL, tag := NULL) AS TABLE
     SELECT *
     FROM read_parquet(
-        datom_files(ref::VARCHAR, version::VARCHAR, as_of::VARCHAR),
+        datom_files(ref::VARCHAR, version::VARCHAR, as_of::VARCHAR, tag::VARCHAR),
         hive_partitioning := false
     );
 

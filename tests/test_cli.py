@@ -23,7 +23,7 @@ from datom_engines.cli import main
 from datom_engines.cli.bars import ProgressBars
 from datom_engines.cli.hints import for_shell
 
-HISTORY_FIELDS = {"version", "data_sha", "created_at", "author", "message", "parquet_sha", "original_file_sha"}
+HISTORY_FIELDS = {"version", "data_sha", "created_at", "author", "message", "parquet_sha", "original_file_sha", "tags"}
 TABLE_FIELDS = {
     "name",
     "current_version",
@@ -515,6 +515,8 @@ PYTHON_ONLY_HINTS = (
     "pass the metadata object",  # metadata helpers
     "wrap it in a list: parents=",
     "e.g. columns=[",  # read_arrow(columns=...)
+    "e.g. tables=[",  # tag(tables=...) given a string
+    "start a new one with project.transaction()",  # a transaction used after its commit
 )
 PYTHON_SYNTAX = re.compile(r"[A-Za-z_][\w.]*\(|\b[a-z_]+=|datom_engines\.[a-z]")
 

@@ -26,8 +26,8 @@ import click
 from .._version import __version__
 from ..errors import DatomError
 from .common import ProjectUsageError, State, debug_enabled, report_error
-from .read_cmds import diff, history, read, status, tables
-from .write_cmds import clone, init, pull, sync, validate, write
+from .read_cmds import diff, history, read, status, tables, tags
+from .write_cmds import clone, init, pull, sync, tag, validate, write
 
 OPTIONAL_GROUPS = ("gov",)
 
@@ -51,6 +51,7 @@ def cli() -> None:
       datom sync --dry-run && datom sync
       datom tables && datom history lb
       datom read lb --version 1a2b3c4d -o lb.parquet
+      datom tag dblock-1 -m "database lock" && datom read lb --tag dblock-1
       datom read STUDY1.lb --store /data/store        # a reader: no git needed
 
     Every command has --help; --json prints machine-readable output. Exit codes: 0 ok, 1 failure,
@@ -58,7 +59,7 @@ def cli() -> None:
     """
 
 
-for _command in (init, clone, pull, write, sync, tables, history, read, diff, status, validate):
+for _command in (init, clone, pull, write, sync, tag, tables, history, read, diff, tags, status, validate):
     cli.add_command(_command)
 
 for _name in OPTIONAL_GROUPS:

@@ -16,6 +16,7 @@ import click
 
 from ..core import keys
 from ..core.names import TableRef, validate_name
+from ..core.snapshots import validate_tag_name
 from ..errors import DatomError, InvalidNameError
 from ..project.governance import resolve_project
 from ..project.lifecycle import connect, open_project
@@ -224,6 +225,16 @@ class TableArg(click.ParamType):
 
 
 TABLE = TableArg()
+
+
+def tag_name_arg(value: str | None) -> str | None:
+    """Validate a tag name given on the command line (usage error when bad)."""
+    if value is None:
+        return None
+    try:
+        return validate_tag_name(value)
+    except InvalidNameError as exc:
+        raise click.BadParameter(f"{exc.message} ({exc.hint})") from exc
 
 
 def name_arg(value: str, what: str = "project name") -> str:

@@ -24,6 +24,9 @@ RULES: tuple[tuple[str, str], ...] = (
     # a hint naming both forms, "f() (or `datom x`)": keep the command
     (r"\b[A-Za-z_][\w.]*\([^()]*\) \((?:or )?(`datom [^`]+`)\)", r"\1"),
     (r"(`datom [^`]+`) \(or [A-Za-z_][\w.]*\([^()]*\)\)", r"\1"),
+    # tags
+    (r"make one with tag\(\)", "make one with `datom tag NAME`"),
+    (r", or do not sign$", ", or pass --no-sign"),
     # git: pull, clone, remotes, credentials
     (r"^pull\(\) (first|to merge)", r"run `datom pull` \1"),
     (r"use datom_engines\.clone\(remote_url, path\) and write through it",

@@ -1,4 +1,4 @@
-"""Commands that only read: tables, history, read, diff, status."""
+"""Commands that only read: tables, history, read, diff, tags, status."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from pathlib import Path
 import click
 import polars as pl
 
+from ..core.metadata import utc_timestamp
 from ..core.names import TableRef
+from ..core.snapshots import Tag
 from ..errors import DatomError
 from ..project.project import Project
 from ..project.reading import fetch_parquet
+from ..project.tags import tags_by_version
 from .common import (
     TABLE,
     any_project,
@@ -30,6 +33,7 @@ from .common import (
     state,
     store_url,
     table_project,
+    tag_name_arg,
 )
 
 
@@ -72,14 +76,15 @@ def tables(project_name: str | None) -> None:
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=None, help="Show only the newest N versions.")
 @project_options
 def history(table: TableRef, limit: int | None) -> None:
-    """List the versions of a table, newest first.
+    """List the versions of a table, newest first; tagged versions show their tags.
 
     \b
     --json prints a list of objects with the fields:
-      version, data_sha, created_at, author, message, parquet_sha, original_file_sha
+      version, data_sha, created_at, author, message, parquet_sha, original_file_sha, tags
     """
     proj, name = table_project(table)
     versions = proj.history(name, limit)
+    tagged = tags_by_version(proj.tags(), name)
 
     def text() -> str:
         rows = [
@@ -88,13 +93,15 @@ def history(table: TableRef, limit: int | None) -> None:
                 v.data_sha[:8],
                 v.created_at.strftime("%Y-%m-%d %H:%M:%S") if v.created_at else None,
                 v.author,
-                v.message,
+                v.message.splitlines()[0] if v.message else v.message,
+                *([", ".join(tagged.get(v.id, [])) or None] if tagged else []),
             ]
             for v in versions
         ]
-        return format_table(rows, ["VERSION", "DATA", "CREATED (UTC)", "AUTHOR", "MESSAGE"])
+        header = ["VERSION", "DATA", "CREATED (UTC)", "AUTHOR", "MESSAGE", *(["TAGS"] if tagged else [])]
+        return format_table(rows, header)
 
-    emit([v.to_dict() for v in versions], text)
+    emit([{**v.to_dict(), "tags": tagged.get(v.id, [])} for v in versions], text)
 
 
 class OutputError(DatomError):
@@ -161,6 +168,7 @@ def _output_format(output: Path, fmt: str | None) -> str:
 @click.option(
     "--as-of", default=None, metavar="TIME", help="The newest version created at or before TIME (ISO 8601, UTC)."
 )
+@click.option("--tag", default=None, metavar="NAME", help="The version the tag NAME (a named snapshot) pins.")
 @click.option(
     "--output",
     "-o",
@@ -192,6 +200,7 @@ def read(
     table: TableRef,
     version: str | None,
     as_of: str | None,
+    tag: str | None,
     output: Path | None,
     fmt: str | None,
     columns: str | None,
@@ -204,15 +213,16 @@ def read(
     output without --columns is the stored file itself, byte for byte. An existing --output file is
     kept unless --force is given; a failed export leaves no partial file.
     """
-    if version is not None and as_of is not None:
-        raise click.UsageError("give --version or --as-of, not both")
+    if sum(x is not None for x in (version, as_of, tag)) > 1:
+        raise click.UsageError("give only one of --version, --as-of and --tag")
     st = state()
+    tag = tag_name_arg(tag)
     proj, name = table_project(table)
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     kind = _output_format(output, fmt) if output is not None else None
     if output is not None:
         _check_output(output, force)
-    resolved = proj.resolve(name, version=version, as_of=as_of)
+    resolved = proj.resolve(name, version=version, as_of=as_of, tag=tag)
     bars = st.progress_bars()
     try:
         path, temporary = fetch_parquet(proj.store, resolved, progress=bars)
@@ -270,7 +280,8 @@ def read(
 def diff(table: TableRef, before: str, after: str | None) -> int:
     """Compare two versions of a table.
 
-    BEFORE and AFTER are version ids or unique prefixes; AFTER defaults to the current version.
+    BEFORE and AFTER are version ids, unique prefixes or tag names (`datom diff lb dblock-1 dblock-2`);
+    AFTER defaults to the current version.
 
     Shows row counts, added and removed columns, and which columns changed value (from the per-column
     content hashes in each version's metadata; no data is read). Exit code 0 either way.
@@ -306,6 +317,71 @@ def diff(table: TableRef, before: str, after: str | None) -> int:
 
     emit(d.to_dict(), text)
     return 0
+
+
+def _tag_row(t: Tag) -> list[object]:
+    sig = t.signature.state if t.signature else ("signed" if t.signed else "unsigned")
+    return [
+        t.name,
+        t.created_at.strftime("%Y-%m-%d %H:%M") if t.created_at else None,
+        len(t.tables),
+        t.commit[:8],
+        sig,
+        t.message.splitlines()[0] if t.message else None,
+    ]
+
+
+def _tag_detail(t: Tag) -> str:
+    lines = [
+        f"tag {t.name}: {len(t.tables)} table(s) at commit {t.commit[:12]}",
+        f"  created: {utc_timestamp(t.created_at) if t.created_at else '-'} by {t.tagger}",
+    ]
+    if t.signature is not None:
+        s = t.signature
+        who = f" by {s.signer}" if s.signer else ""
+        lines.append(f"  signature: {s.state}{who}" + (f" ({s.detail})" if s.detail else ""))
+    if t.message:
+        lines.append("  message: " + t.message.replace("\n", "\n           "))
+    rows = [[name, e.version[:8], e.data_sha[:8]] for name, e in t.tables.items()]
+    lines.append(format_table(rows, ["TABLE", "VERSION", "DATA"]))
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Check signatures with gpg or ssh-keygen, as `git tag -v` does.",
+)
+@project_options
+def tags(name: str | None, verify: bool) -> None:
+    """List the project's tags (named snapshots), or show one tag's tables and versions.
+
+    SIGNATURE is good, bad (the tag or its record was altered), unverified (signed, but this machine
+    cannot check it: unknown key, no gpg.ssh.allowedSignersFile) or unsigned.
+
+    \b
+    --json prints a list (or, with NAME, one object) with the fields:
+      name, commit, created_at, tagger, message, tables {TABLE: {version, data_sha}}, signed, signature
+    """
+    name = tag_name_arg(name)
+    proj = any_project()
+    if name is not None:
+        one = proj.get_tag(name, verify=verify)
+        emit(one.to_dict(), lambda: _tag_detail(one))
+        return
+    found = proj.tags(verify=verify)
+
+    def text() -> str:
+        if not found:
+            return f"project {proj.name} has no tags yet (make one with `datom tag NAME`)"
+        return format_table(
+            [_tag_row(t) for t in found], ["TAG", "CREATED (UTC)", "TABLES", "COMMIT", "SIGNATURE", "MESSAGE"]
+        )
+
+    emit([t.to_dict() for t in found], text)
 
 
 def _fetch(proj: Project) -> str | None:

@@ -1,4 +1,4 @@
-"""Commands that create or change a project: init, clone, pull, write, sync, validate."""
+"""Commands that create or change a project: init, clone, pull, write, sync, tag, validate."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from .common import (
     storage_option_param,
     store_url,
     table_project,
+    tag_name_arg,
 )
 from .common import developer_project as _developer_project
 from .hints import for_shell, message_for_shell
@@ -212,7 +213,8 @@ def sync(folder: Path | None, pattern: str, dry_run: bool, continue_on_error: bo
 
     Each file becomes the table named like the file without its extension (dm.csv -> dm). Unchanged
     files (same SHA-256 as recorded) are skipped; a changed file with the same data gives a
-    metadata-only version. Supported: csv tsv txt psv parquet xlsx xls sas7bdat xpt sav zsav por dta.
+    metadata-only version. All files are written in one commit, so readers see the inbox land at once.
+    Supported: csv tsv txt psv parquet xlsx xls sas7bdat xpt sav zsav por dta.
     Exit code 1 when any file failed.
     """
     st = state()
@@ -233,6 +235,40 @@ def sync(folder: Path | None, pattern: str, dry_run: bool, continue_on_error: bo
 
 
 @click.command()
+@click.argument("name")
+@click.option("--message", "-m", default=None, help="What the snapshot is [default: 'Snapshot NAME'].")
+@click.option(
+    "--table",
+    "-t",
+    "tables",
+    multiple=True,
+    metavar="TABLE",
+    help="Tag only this table (repeatable) [default: every table].",
+)
+@click.option(
+    "--sign/--no-sign",
+    default=None,
+    help="Sign the tag with your git signing key (user.signingKey, gpg.format) [default: git's tag.gpgSign].",
+)
+@clone_options
+def tag(name: str, message: str | None, tables: tuple[str, ...], sign: bool | None) -> None:
+    """Record the current version of every table (or of --table ones) as the tag NAME.
+
+    A tag is a named, immutable snapshot (an interim cut, a database lock): an annotated git tag plus a
+    record in the store, so readers without git see it. A name is never re-used, also when two clones
+    tag at the same moment (exactly one wins). Read it with `datom read TABLE --tag NAME`.
+    """
+    name = tag_name_arg(name) or name
+    proj = _developer_project()
+    made = proj.tag(name, message=message, tables=list(tables) or None, sign=sign)
+    signed = ", signed" if made.signed else ""
+    emit(
+        made.to_dict(),
+        f"Tagged {len(made.tables)} table(s) of {proj.name} as {made.name} (commit {made.commit[:8]}{signed})",
+    )
+
+
+@click.command()
 @click.option("--fix", is_flag=True, help="Rewrite the store's metadata mirror where it differs from git.")
 @clone_options
 def validate(fix: bool) -> int:
@@ -249,6 +285,10 @@ def validate(fix: bool) -> int:
             lines.append("manifest missing from the store")
         elif not report.manifest_current:
             lines.append("store manifest is stale")
+        if not report.log_current:
+            lines.append("store commit log is stale (project-level reads lag git)")
+        if report.tags_missing:
+            lines.append("tags missing from the store: " + ", ".join(report.tags_missing))
         if report.repaired:
             lines.append("repaired: " + ", ".join(report.repaired))
         for item in report.unrepairable:

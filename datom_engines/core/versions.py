@@ -67,10 +67,14 @@ def _cutoff(as_of: datetime | str) -> tuple[datetime, bool]:
 def check_selection(version: str | None = None, as_of: datetime | str | None = None, tag: str | None = None) -> None:
     """Refuse more than one of ``version``, ``as_of`` and ``tag`` (each alone picks a version)."""
     given = [name for name, value in (("version", version), ("as_of", as_of), ("tag", tag)) if value is not None]
+    if given == ["version", "as_of"]:  # the message select_version has always given
+        raise InvalidArgumentError(
+            "pass either version or as_of, not both", hint="version picks an id, as_of picks a point in time"
+        )
     if len(given) > 1:
         raise InvalidArgumentError(
             f"pass only one of version, as_of and tag, got {' and '.join(given)}",
-            hint="version picks an id, as_of a point in time, tag a named snapshot",
+            hint="version picks an id, as_of picks a point in time, tag picks a named snapshot",
         )
 
 

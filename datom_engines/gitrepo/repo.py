@@ -419,7 +419,7 @@ class GitRepo:
         if sha is None:
             sha = self.tags().get(name)
             if sha is None:
-                raise NotFoundError(f"no tag {name!r} in {self.path}", hint="fetch() first, or check the name")
+                raise NotFoundError(f"no tag {name!r} in {self.path}", hint="check the tag name")
         return self.objects.tag(name, sha)
 
     def signing_wanted(self) -> bool:

@@ -59,7 +59,7 @@ def sign(payload: bytes, config: Any) -> bytes:
         vendor = get_signature_vendor(config=config)
     except ValueError as exc:
         raise GitError(
-            f"cannot sign the tag: {exc}", hint="install gpg (or ssh-keygen for gpg.format=ssh), or do not sign"
+            f"cannot sign the tag: {exc}", hint="install gpg (or ssh-keygen when gpg.format is ssh), or do not sign"
         ) from exc
     try:
         return vendor.sign(payload, keyid=key)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..core.names import TableRef
-from ..errors import DatomError
+from ..core.snapshots import looks_like_version
+from ..errors import DatomError, NotFoundError, TagNotFoundError
 from .handle import ProjectHandle
 from .results import ResolvedVersion
 
@@ -117,10 +118,26 @@ def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def resolve_selector(project: ProjectHandle, table: str, text: str) -> ResolvedVersion:
+    """The version ``text`` names: a version id or unique prefix (hex digits only), else a tag name."""
+    if looks_like_version(text):
+        return project.resolve(table, version=text)
+    try:
+        return project.resolve(table, tag=text)
+    except TagNotFoundError as exc:
+        raise NotFoundError(
+            f"{text!r} is neither a version of {project.name}.{table} nor a tag of project {project.name!r}",
+            hint=f"version ids are hex digits, listed by history(); {exc.hint}",
+        ) from None
+
+
 def diff_versions(project: ProjectHandle, table: str, before: str, after: str | None = None) -> VersionDiff:
-    """Compare version ``before`` of ``table`` with ``after`` (default: the current version)."""
-    res_a = project.resolve(table, version=before)
-    res_b = project.resolve(table, version=after) if after is not None else project.resolve(table)
+    """Compare version ``before`` of ``table`` with ``after`` (default: the current version).
+
+    Each is a version id, a unique prefix of one, or a tag name (the version that tag pins).
+    """
+    res_a = resolve_selector(project, table, before)
+    res_b = resolve_selector(project, table, after) if after is not None else project.resolve(table)
     meta_a = project.metadata(table, res_a.version)
     meta_b = project.metadata(table, res_b.version)
     names_a, names_b = _colnames(meta_a), _colnames(meta_b)

@@ -12,6 +12,7 @@ from .diff import VersionDiff, diff_versions
 from .handle import ProjectHandle
 from .publish import inspect_table, publish, restore_snapshots, stale_tables
 from .results import ProjectStatus, PullResult, TableCheck, ValidationReport, WriteResult
+from .snapshot_mirror import log_is_current, mirror_tags, missing_tag_records, rebuild_log
 from .sync import SyncPlan, SyncResult, import_file, input_counts, scan_inputs, sync_inputs
 
 
@@ -62,7 +63,10 @@ class Project(ProjectHandle):
         return sync_inputs(self, path, pattern, continue_on_error=continue_on_error, dry_run=dry_run, progress=progress)
 
     def diff(self, table: str, before: str, after: str | None = None) -> VersionDiff:
-        """Compare two versions of ``table`` (``after`` defaults to the current one): shape and columns."""
+        """Compare two versions of ``table`` (``after`` defaults to the current one): shape and columns.
+
+        ``before`` and ``after`` are version ids, unique prefixes or tag names.
+        """
         return diff_versions(self, table, before, after)
 
     # ----- git side --------------------------------------------------------------------------------
@@ -111,9 +115,9 @@ class Project(ProjectHandle):
     def validate(self, *, repair: bool = False) -> ValidationReport:
         """Compare git with the store mirror for every table; with ``repair`` rewrite what is stale.
 
-        Missing or stale metadata mirrors, snapshots and manifests are repaired from git. A missing
-        parquet object cannot be repaired from metadata: it is reported in ``unrepairable`` (a writer
-        holding the data repairs it by writing the same data again).
+        Missing or stale metadata mirrors, snapshots, manifests, the commit log and tag records are
+        repaired from git. A missing parquet object cannot be repaired from metadata: it is reported in
+        ``unrepairable`` (a writer holding the data repairs it by writing the same data again).
         """
         repo = self._require_repo("validate")
         with self._lock:
@@ -125,19 +129,27 @@ class Project(ProjectHandle):
                 return report
             broken = [t.table for t in report.tables if not t.ok]
             publish(repo, self.store, head, broken)
+            if not log_is_current(repo, self.store, head):
+                rebuild_log(repo, self.store, head)  # a log that cannot be extended (unreadable, foreign)
+            mirror_tags(repo, self.store, repo.tags())
             for check in report.tables:
                 if check.missing_snapshots:
                     restore_snapshots(repo, self.store, head, check.table, list(check.missing_snapshots))
             after = self._check(repo, head)
             unrepairable = tuple(f"{t.table}: parquet object missing" for t in after.tables if not t.data_in_store)
+            manifest = () if report.manifest_in_store and report.manifest_current else ("manifest",)
+            log = () if report.log_current else ("commit log",)
+            tags = tuple(f"tag {name}" for name in report.tags_missing)
             return ValidationReport(
                 after.valid,
                 after.project_name_ok,
                 after.manifest_in_store,
                 after.manifest_current,
                 after.tables,
-                (*broken, *(() if report.manifest_in_store and report.manifest_current else ("manifest",))),
+                (*broken, *manifest, *log, *tags),
                 unrepairable,
+                after.log_current,
+                after.tags_missing,
             )
 
     def _check(self, repo: GitRepo, head: str) -> ValidationReport:
@@ -171,8 +183,19 @@ class Project(ProjectHandle):
             )
         _, manifest_stale = stale_tables(repo, self.store, head)
         manifest_in_store = self.store.exists(keys.MANIFEST_KEY)
-        valid = name_ok and manifest_in_store and not manifest_stale and all(c.ok for c in checks)
-        return ValidationReport(valid, name_ok, manifest_in_store, not manifest_stale, tuple(checks))
+        log_current = log_is_current(repo, self.store, head)
+        tags_missing = tuple(missing_tag_records(repo, self.store, repo.tags()))
+        valid = (
+            name_ok
+            and manifest_in_store
+            and not manifest_stale
+            and all(c.ok for c in checks)
+            and log_current
+            and not tags_missing
+        )
+        return ValidationReport(
+            valid, name_ok, manifest_in_store, not manifest_stale, tuple(checks), (), (), log_current, tags_missing
+        )
 
 
 def discover_tables(repo: GitRepo, commit: str) -> list[str]:

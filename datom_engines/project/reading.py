@@ -142,7 +142,10 @@ def read_tag_record(store: ObjectStore, project: str, name: str) -> dict[str, An
             hint=f"tags of {project}: {shown}" if known else f"project {project} has no tags yet; make one with tag()",
         ) from None
     if not isinstance(record, dict):
-        raise StoreError(f"the record of tag {name!r} is not a JSON object", hint="validate(repair=True) rewrites it")
+        raise StoreError(
+            f"the record of tag {name!r} is not a JSON object",
+            hint="a writer can rewrite it with validate(repair=True)",
+        )
     return record
 
 

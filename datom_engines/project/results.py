@@ -187,6 +187,10 @@ class ValidationReport:
     tables: tuple[TableCheck, ...]
     repaired: tuple[str, ...] = ()
     unrepairable: tuple[str, ...] = ()
+    #: the commit log (``.metadata/commits.json``) covers the clone's head
+    log_current: bool = True
+    #: tags of the clone whose store record (``.metadata/tags/<name>.json``) is missing
+    tags_missing: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
@@ -195,6 +199,8 @@ class ValidationReport:
             "project_name_ok": self.project_name_ok,
             "manifest_in_store": self.manifest_in_store,
             "manifest_current": self.manifest_current,
+            "log_current": self.log_current,
+            "tags_missing": list(self.tags_missing),
             "tables": [{"table": t.table, "ok": t.ok, "problems": list(t.problems)} for t in self.tables],
             "repaired": list(self.repaired),
             "unrepairable": list(self.unrepairable),

@@ -26,7 +26,7 @@ from ..core.snapshots import (
     person,
     tag_record,
 )
-from ..errors import DatomError, InvalidArgumentError
+from ..errors import DatomError
 from ..gitrepo import GitRepo
 from ..gitrepo.values import TagInfo
 from ..storage.objectstore import ObjectStore
@@ -169,24 +169,25 @@ def record_of(info: TagInfo) -> dict[str, Any]:
     )
 
 
-def mirror_tags(repo: GitRepo, store: ObjectStore, names: list[str] | None = None) -> list[str]:
-    """Write the store record of every datom tag the remote has (or of ``names``) that the store lacks.
-
-    Tags not made by datom (no snapshot block in their message) are skipped. Returns the names written.
-    """
-    remote = repo.remote_tags()
-    wanted = sorted(remote) if names is None else names
-    if not wanted:
-        return []
+def missing_tag_records(repo: GitRepo, store: ObjectStore, tags: dict[str, str] | None = None) -> dict[str, dict]:
+    """``{name: record}`` of the datom tags in ``tags`` (default: the remote's, as last fetched) whose
+    record the store lacks. Tags not made by datom (no snapshot block in their message) are skipped."""
+    source = repo.remote_tags() if tags is None else tags
+    if not source:
+        return {}
     have = set(tag_names(store))
-    written = []
-    for name in wanted:
-        if name in have or name not in remote:
-            continue
+    out = {}
+    for name in sorted(set(source) - have):
         try:
-            record = record_of(repo.tag_info(name, remote[name]))
-        except (InvalidArgumentError, DatomError):
+            out[name] = record_of(repo.tag_info(name, source[name]))
+        except DatomError:
             continue  # an ordinary git tag (or a lightweight one): not a datom snapshot
+    return out
+
+
+def mirror_tags(repo: GitRepo, store: ObjectStore, tags: dict[str, str] | None = None) -> list[str]:
+    """Write the store record of every datom tag of ``tags`` (default: the remote's) the store lacks."""
+    missing = missing_tag_records(repo, store, tags)
+    for name, record in missing.items():
         store.write_json(keys.tag_key(name), record)
-        written.append(name)
-    return written
+    return list(missing)

@@ -11,13 +11,17 @@ A sync has three phases and writes nothing before the third:
 2. **prepare**: each ``new``/``changed`` file is read and hashed (and serialised to a local parquet), so
    the plan knows whether a changed file holds new data (``full``) or the same data in other bytes
    (``metadata_only``). Unreadable files are found here, before anything is written.
-3. **write**: one commit per file through the normal write path, as ``table_type = "imported"`` with the
-   ``original_file_sha``, ``original_format``, a ``source_lineage`` entry naming the table itself and the
-   message ``Sync <table> (new|changed)``. Unchanged files are never opened.
+3. **write**: every file becomes a new version through the normal write path, all of them in *one*
+   commit (a transaction: one push, and readers of the whole project see the inbox land at once), as
+   ``table_type = "imported"`` with the ``original_file_sha``, ``original_format``, a ``source_lineage``
+   entry naming the table itself and the history message ``Sync <table> (new|changed)`` (R writes one
+   commit per file with that message; a one-file sync's commit has exactly it). Unchanged files are
+   never opened.
 
 ``continue_on_error`` (the default, as in R) records a failing file and goes on; otherwise the first
 problem stops the sync: problems found by the scan or prepare phases stop it before anything is written.
-A clone that is behind its remote is refused (pull first), and duplicate table names always are.
+The write phase is all or nothing: if the commit cannot be made, no file is written. A clone that is
+behind its remote is refused (pull first), and duplicate table names always are.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import fnmatch
 import os
 import shutil
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -356,6 +360,12 @@ def prepare_file(
     return prepared, workdir
 
 
+def imported(project: ProjectHandle, table: str, prepared: PreparedData, file_sha: str, fmt: str) -> Provenance:
+    """The provenance of an imported table version (reference section 3.14 step 4)."""
+    lineage = ({"project": project.name, "table": table, "version_sha": prepared.digest.data_sha},)
+    return Provenance("imported", file_sha, fmt, lineage)
+
+
 def write_prepared(
     project: ProjectHandle,
     table: str,
@@ -366,10 +376,17 @@ def write_prepared(
     message: str,
     progress: Progress | None = None,
 ) -> WriteResult:
-    """Write prepared data as an imported table version (provenance of reference section 3.14 step 4)."""
-    lineage = ({"project": project.name, "table": table, "version_sha": prepared.digest.data_sha},)
-    provenance = Provenance("imported", original_file_sha, original_format, lineage)
+    """Write prepared data as an imported table version."""
+    provenance = imported(project, table, prepared, original_file_sha, original_format)
     return project.write(None, table, message=message, provenance=provenance, progress=progress, prepared=prepared)
+
+
+def sync_message(directory: Path, files: list[InputFile]) -> str:
+    """The commit message of a sync: R's ``Sync <t> (new|changed)`` for one file, else a summary."""
+    if len(files) == 1:
+        return f"Sync {files[0].name} ({files[0].status})"
+    body = "\n".join(f"{f.name} ({f.status})" for f in files)
+    return f"Sync {len(files)} tables from {directory.name}\n\n{body}"
 
 
 def import_file(
@@ -414,6 +431,59 @@ def _error_text(exc: BaseException) -> str:
     if isinstance(exc, DatomError):
         return exc.message + (f" (hint: {exc.hint})" if exc.hint else "")
     return f"{type(exc).__name__}: {exc}"
+
+
+def _write_all(
+    project: ProjectHandle,
+    plan: SyncPlan,
+    prepared: list[_Prepared],
+    results: dict[Path, FileResult],
+    continue_on_error: bool,
+    finish: Callable[[], SyncResult],
+    progress: Progress | None,
+) -> None:
+    """Write every prepared file in one transaction (one commit); record each file's result."""
+    tx = project.transaction(progress=progress)
+    staged: list[_Prepared] = []
+    for item in prepared:
+        f = item.file
+        provenance = imported(project, f.name, item.data, f.original_file_sha, f.format)
+        try:
+            tx.write(None, f.name, message=f"Sync {f.name} ({f.status})", provenance=provenance, prepared=item.data)
+        except Exception as exc:
+            results[f.path] = FileResult(f, "error", error=_error_text(exc))
+            if not continue_on_error:
+                tx.abort()
+                raise SyncError(
+                    f"sync stopped at {f.path.name}: {_error_text(exc)}",
+                    hint="nothing was written; fix the problem and sync again",
+                    result=finish(),
+                ) from exc
+            continue
+        staged.append(item)
+    if not staged:
+        return
+    tx.message = sync_message(plan.directory, [item.file for item in staged])
+    total = sum(item.file.size for item in staged)
+    with stage(progress, "sync", total) as on_bytes:
+        try:
+            done = tx.commit()
+        except Exception as exc:
+            for item in staged:
+                results[item.file.path] = FileResult(item.file, "error", error=_error_text(exc))
+            if not continue_on_error:
+                raise SyncError(
+                    f"sync failed: {_error_text(exc)}",
+                    hint="nothing was written (the files go into one commit); fix the problem and sync again",
+                    result=finish(),
+                ) from exc
+            return
+        finally:
+            if on_bytes:
+                on_bytes(total)
+    for item in staged:
+        r = done[item.file.name]
+        results[item.file.path] = FileResult(item.file, "success", r.change, r.version, r.data_sha, r.nrow, r.ncol)
 
 
 def sync_inputs(
@@ -486,33 +556,8 @@ def sync_inputs(
                 )
         if dry_run:
             return finish()
-        with stage(progress, "sync", sum(p.file.size for p in prepared)) as on_bytes:
-            for item in prepared:
-                f = item.file
-                try:
-                    res = write_prepared(
-                        project,
-                        f.name,
-                        item.data,
-                        original_file_sha=f.original_file_sha,
-                        original_format=f.format,
-                        message=f"Sync {f.name} ({f.status})",
-                        progress=progress,
-                    )
-                except Exception as exc:
-                    results[f.path] = FileResult(f, "error", error=_error_text(exc))
-                    if not continue_on_error:
-                        raise SyncError(
-                            f"sync stopped at {f.path.name}: {_error_text(exc)}",
-                            hint="files before it were written; fix the problem and sync again (they will be skipped)",
-                            result=finish(),
-                        ) from exc
-                    continue
-                finally:
-                    shutil.rmtree(item.workdir, ignore_errors=True)
-                    if on_bytes:
-                        on_bytes(f.size)
-                results[f.path] = FileResult(f, "success", res.change, res.version, res.data_sha, res.nrow, res.ncol)
+        if prepared:
+            _write_all(project, plan, prepared, results, continue_on_error, finish, progress)
         return finish()
     finally:
         for item in prepared:

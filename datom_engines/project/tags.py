@@ -110,7 +110,7 @@ def create_tag(
     if not repo.push_tag(name, sha):
         repo.fetch()  # the winner's tag, to say who made it
         raise _exists_error(repo, project, name, repo.remote_tags().get(name))
-    mirror_tags(repo, store, [name])
+    mirror_tags(repo, store, {name: sha})
     return tag_from_record(record_of(repo.tag_info(name, sha)), f"tag {name!r}")
 
 

@@ -56,6 +56,7 @@ class Transaction:
         self._repo = repo
         self._store = store
         self.project = project
+        #: the commit message (may be changed until the commit; default ``Update <tables>``)
         self.message = message
         self._progress = progress
         self._expected = expected_location
