@@ -168,3 +168,35 @@ def _clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         registry.unregister(name)
     governance.use_governance(None)
     governance._env_cache.clear()
+
+
+# ----- writers racing in processes -------------------------------------------------------------------
+def git_env() -> dict[str, str]:
+    """The git configuration of the test session, for child processes."""
+    import os
+
+    return {k: v for k, v in os.environ.items() if k.startswith("GIT_CONFIG")}
+
+
+def race_writers(
+    tmp_path: Path, store: StoreSpec, remote: str, worker: Callable[..., Any], rounds: int, project: str = "RACE"
+) -> tuple[Any, list[Any]]:
+    """Create a project, clone it twice, and run ``worker(clone, i, rounds, storage_options, env)`` in two
+    processes at once; returns the first clone (pulled) and each worker's result."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import datom_engines as dt
+
+    origin = dt.init(
+        tmp_path / "origin", project, store=store.url, remote=remote, storage_options=store.storage_options
+    )
+    clones = [dt.clone(remote, tmp_path / f"w{i}", storage_options=store.storage_options) for i in range(2)]
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        futures = [
+            pool.submit(worker, str(c.path), i, rounds, store.storage_options, git_env()) for i, c in enumerate(clones)
+        ]
+        results = [f.result(timeout=600) for f in futures]
+    origin.pull()
+    return origin, results

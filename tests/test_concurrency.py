@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import StoreSpec
+from conftest import StoreSpec, race_writers
 from gitserver import GitHTTPServer, make_bare_repo
 from workers import frame, write_rounds
 
@@ -19,22 +16,8 @@ import datom_engines as dt
 ROUNDS = 10
 
 
-def _git_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k.startswith("GIT_CONFIG")}
-
-
 def _race(tmp_path: Path, store: StoreSpec, remote: str) -> None:
-    origin = dt.init(tmp_path / "origin", "RACE", store=store.url, remote=remote, storage_options=store.storage_options)
-    clones = [dt.clone(remote, tmp_path / f"w{i}", storage_options=store.storage_options) for i in range(2)]
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-        futures = [
-            pool.submit(write_rounds, str(c.path), i, ROUNDS, store.storage_options, _git_env())
-            for i, c in enumerate(clones)
-        ]
-        results = [f.result(timeout=600) for f in futures]
-
-    origin.pull()
+    origin, results = race_writers(tmp_path, store, remote, write_rounds, ROUNDS)
     written = [item for per_writer in results for item in per_writer]
     assert len(written) == 2 * 2 * ROUNDS
     for table in ("own0", "own1", "shared"):

@@ -196,6 +196,16 @@ def parse_timestamp(value: str) -> datetime:
     return _as_utc(parsed)
 
 
+def optional_timestamp(value: object) -> datetime | None:
+    """:func:`parse_timestamp` of a JSON value, or None when it is absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_timestamp(value)
+    except InvalidArgumentError:
+        return None
+
+
 def _timestamp_text(value: datetime | str, what: str) -> str:
     if isinstance(value, str | datetime):
         return utc_timestamp(value)

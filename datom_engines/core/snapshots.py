@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import InvalidArgumentError, InvalidNameError
 from . import jsonfmt
-from .metadata import parse_timestamp, utc_timestamp
+from .metadata import optional_timestamp, utc_timestamp
 from .names import check_hex_sha, validate_name
 
 MAX_TAG_LENGTH = 128
@@ -253,17 +253,12 @@ def tag_from_record(record: object, where: str) -> Tag:
     name, commit = record.get("name"), record.get("commit")
     if not isinstance(name, str) or not isinstance(commit, str):
         raise InvalidArgumentError(f"{where} has no name or commit")
-    created = record.get("created_at")
-    try:
-        created_at = parse_timestamp(created) if isinstance(created, str) else None
-    except InvalidArgumentError:
-        created_at = None
     tag_object = record.get("tag_object")
     message = record.get("message")
     return Tag(
         name=name,
         commit=commit,
-        created_at=created_at,
+        created_at=optional_timestamp(record.get("created_at")),
         tagger=_person_text(record.get("tagger")),
         message=message if isinstance(message, str) else "",
         tables=parse_tables(record.get("tables"), where),
@@ -312,16 +307,11 @@ def parse_log(value: object, where: str) -> list[LogEntry]:
     for i, item in enumerate(value):
         if not isinstance(item, Mapping) or not isinstance(item.get("commit"), str):
             raise InvalidArgumentError(f"{where}: entry {i} has no commit")
-        created = item.get("created_at")
-        try:
-            created_at = parse_timestamp(created) if isinstance(created, str) else None
-        except InvalidArgumentError:
-            created_at = None
         message = item.get("message")
         out.append(
             LogEntry(
                 commit=item["commit"],
-                created_at=created_at,
+                created_at=optional_timestamp(item.get("created_at")),
                 message=message if isinstance(message, str) else "",
                 author=_person_text(item.get("author")),
                 tables=parse_tables(item.get("tables"), f"{where} entry {i}"),

@@ -7,18 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from .metadata import parse_timestamp, utc_timestamp
+from .metadata import optional_timestamp as _ts
+from .metadata import utc_timestamp
 
 ChangeKind = Literal["none", "metadata_only", "full"]
-
-
-def _ts(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        return None
 
 
 def _str_or_none(value: Any) -> str | None:

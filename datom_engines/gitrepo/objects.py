@@ -6,7 +6,7 @@ import stat
 from collections.abc import Iterator
 
 from dulwich.diff_tree import tree_changes
-from dulwich.objects import Blob, Commit, Tag, Tree
+from dulwich.objects import Blob, Commit, ShaFile, Tag, Tree
 from dulwich.repo import Repo
 
 from ..errors import InvalidArgumentError, NotFoundError
@@ -61,12 +61,15 @@ class Objects:
         self._repo = repo
         self.store = repo.object_store
 
+    def _get(self, sha: str | bytes, what: str) -> ShaFile:
+        try:
+            return self.store[hex_sha(sha)]
+        except (KeyError, ValueError) as exc:
+            raise NotFoundError(f"{what} not found in {self._repo.path}") from exc
+
     def commit(self, sha: str | bytes) -> Commit:
         """The commit object ``sha``; :class:`NotFoundError` if it is not in the repository."""
-        try:
-            obj = self.store[hex_sha(sha)]
-        except (KeyError, ValueError) as exc:
-            raise NotFoundError(f"commit {redact(str(sha))} not found in {self._repo.path}") from exc
+        obj = self._get(sha, f"commit {redact(str(sha))}")
         if not isinstance(obj, Commit):
             raise InvalidArgumentError(f"{sha!s} is not a commit")
         return obj
@@ -91,10 +94,7 @@ class Objects:
 
     def tag(self, name: str, sha: str | bytes) -> TagInfo:
         """The annotated tag object ``sha`` (named ``name``); :class:`NotFoundError` if it is not one."""
-        try:
-            obj = self.store[hex_sha(sha)]
-        except (KeyError, ValueError) as exc:
-            raise NotFoundError(f"tag {name!r} ({redact(str(sha))}) not found in {self._repo.path}") from exc
+        obj = self._get(sha, f"tag {name!r} ({redact(str(sha))})")
         if not isinstance(obj, Tag):
             raise InvalidArgumentError(f"tag {name!r} is a lightweight tag, not an annotated one")
         target = obj.object[1]
