@@ -3,8 +3,9 @@
     python -m datom_engines.demo [--workdir DIR]
 
 The shell part runs the real ``datom`` command line (each command is printed as you would type it):
-create a project, sync the four clinical CSVs, correct one lab value and sync again, then look at the
-history, the tables, the status and the difference between the two versions of ``lb``. The query part
+create a project, sync the four clinical CSVs (one commit) and tag that cut, correct one lab value and
+sync again, then look at the history, the tags, the tables, the status and the difference between the
+tagged and the current version of ``lb``. The query part
 reads the versions from the store alone, as a reader would, with Polars and DuckDB. Everything lives
 under ``--workdir`` (default ``./.demo``), wiped at the start.
 """
@@ -59,6 +60,7 @@ def run(workdir: Path) -> None:
         shutil.copy(example_path(domain), inbox)
     datom("sync", "--dry-run", cwd=clone)
     datom("sync", cwd=clone)
+    datom("tag", "interim-1", "-m", "first extract", cwd=clone)
 
     print("\n# the lab sends a corrected extract: one ALT value of subject 001, week 1")
     lb_csv = inbox / "lb.csv"
@@ -69,11 +71,12 @@ def run(workdir: Path) -> None:
     datom("sync", cwd=clone)
     datom("sync", cwd=clone)  # nothing changed since: every file is skipped
     datom("history", "lb", cwd=clone)
+    datom("tags", cwd=clone)
     datom("tables", cwd=clone)
     datom("status", cwd=clone)
     versions = json.loads(datom("history", "lb", "--json", cwd=clone, capture=True))
     first, latest = versions[-1]["version"], versions[0]["version"]
-    datom("diff", "lb", first[:8], cwd=clone)
+    datom("diff", "lb", "interim-1", cwd=clone)
     datom("validate", cwd=clone)
 
     print("\n== the query part: a reader with only the store (no git), Polars and DuckDB")
@@ -83,7 +86,7 @@ def run(workdir: Path) -> None:
     print(f"STUDY1.lb@{new_lb.version[:8]} -> {new_lb.url}")
 
     key = ["USUBJID", "LBTESTCD", "VISITNUM"]
-    before = pl.scan_datom("STUDY1.lb", version=first[:8])  # type: ignore[attr-defined]
+    before = pl.scan_datom("STUDY1.lb", tag="interim-1")  # type: ignore[attr-defined]
     after = pl.scan_datom("STUDY1.lb")  # type: ignore[attr-defined]
     changed = (
         before.join(after, on=key, suffix="_new")
@@ -91,7 +94,7 @@ def run(workdir: Path) -> None:
         .select(*key, pl.col("LBORRES").alias("before"), pl.col("LBORRES_new").alias("after"))
         .collect()
     )
-    print("\nPolars (lazy, pushed down to the parquet): rows that differ between the two versions")
+    print("\nPolars (lazy, pushed down to the parquet): rows that differ between interim-1 and now")
     print(changed)
 
     print("\nDuckDB: ALT by sex, joining the latest versions of lb and dm (FROM datom(...) macros)")
