@@ -203,10 +203,12 @@ def test_crash_mid_publish_leaves_project_readers_on_the_old_state(
     reader = dt.connect(local_store.url)
     # a single-table reader may already see the new version of a table published before the crash...
     assert pl.from_arrow(reader.read("ae"))["round"][0] == 2
-    # ...but every project-level read is the old, consistent state
-    snap = reader.snapshot()
-    assert rounds_seen(reader, snap) == dict.fromkeys(TX_TABLES, 1)
-    assert rounds_seen(reader, reader.snapshot(as_of=dt.core.metadata.utc_timestamp())) == dict.fromkeys(TX_TABLES, 1)
+    # ...but a project-level read sees one whole state: the old one until the manifest (the commit point
+    # of "now", which R writes last too) is written, the new one after it, also before the log is
+    expected = 2 if crash_at == LOG_KEY else 1
+    assert rounds_seen(reader, reader.snapshot()) == dict.fromkeys(TX_TABLES, expected)
+    now = dt.core.metadata.utc_timestamp()
+    assert rounds_seen(reader, reader.snapshot(as_of=now)) == dict.fromkeys(TX_TABLES, expected)
     assert not proj.validate().valid
     # the next write (of another table) repairs the mirror and the log: the transaction appears whole
     proj.write(pl.DataFrame({"y": [1]}), "other")
@@ -283,7 +285,7 @@ def test_project_without_commit_log_is_read_from_histories_then_logged(
     proj.store.delete(LOG_KEY)
     reader = dt.connect(local_store.url)
     snap = reader.snapshot()
-    assert snap.source == "histories" and {t: e.version for t, e in snap.tables.items()} == {
+    assert snap.source == "manifest" and {t: e.version for t, e in snap.tables.items()} == {
         "ae": v_ae.version,
         "dm": v_dm.version,
     }
@@ -303,6 +305,33 @@ def test_project_without_commit_log_is_read_from_histories_then_logged(
     report = proj.validate(repair=True)
     assert report.valid and "commit log" in report.repaired
     assert [e["commit"] for e in reader.store.read_json(LOG_KEY)] == [e["commit"] for e in log]
+
+
+def test_commits_the_log_does_not_know_yet_reach_project_reads(
+    tmp_path: Path, local_store: StoreSpec, bare_remote: str
+) -> None:
+    """A commit made by R (which never writes the log) is seen by project-level reads at once."""
+    proj = new_project(tmp_path, local_store, bare_remote)
+    with proj.transaction() as tx:
+        for table in ("ae", "dm"):
+            tx.write(tx_frame(table, 1), table)
+    _next_second()
+    before_r = dt.core.metadata.utc_timestamp()
+    _next_second()
+    logged = proj.store.get_bytes(LOG_KEY)
+    by_r = proj.write(tx_frame("dm", 2), "dm")  # then made to look like R's: the log does not know it
+    new_table = proj.write(tx_frame("lb", 2), "lb")
+    proj.store.put_bytes(LOG_KEY, logged)
+    reader = dt.connect(local_store.url)
+    now = reader.snapshot()
+    assert now.source == "manifest" and rounds_seen(reader, now) == {"ae": 1, "dm": 2, "lb": 2}
+    at = reader.snapshot(as_of=dt.core.metadata.utc_timestamp())
+    assert at.source == "histories" and rounds_seen(reader, at) == {"ae": 1, "dm": 2, "lb": 2}
+    assert rounds_seen(reader, reader.snapshot(as_of=before_r)) == {"ae": 1, "dm": 1}
+    assert not proj.validate().valid
+    proj.write(pl.DataFrame({"y": [1]}), "other")  # the next write records them in the log
+    assert [e["commit"] for e in reader.store.read_json(LOG_KEY)][1:3] == [new_table.commit, by_r.commit]
+    assert reader.snapshot().source == "log" and proj.validate().valid
 
 
 # ----- racing writers ---------------------------------------------------------------------------------

@@ -149,12 +149,17 @@ def read_tag_record(store: ObjectStore, project: str, name: str) -> dict[str, An
     return record
 
 
-def read_tag(store: ObjectStore, project: str, name: str) -> Tag:
-    """Tag ``name`` of the project, from its store record."""
+def parse_tag(record: dict[str, Any], name: str) -> Tag:
+    """A tag from its store record; :class:`StoreError` when the record is malformed."""
     try:
-        return tag_from_record(read_tag_record(store, project, name), f"the record of tag {name!r}")
+        return tag_from_record(record, f"the record of tag {name!r}")
     except InvalidArgumentError as exc:
         raise StoreError(exc.message, hint="a writer can rewrite it with validate(repair=True)") from None
+
+
+def read_tag(store: ObjectStore, project: str, name: str) -> Tag:
+    """Tag ``name`` of the project, from its store record."""
+    return parse_tag(read_tag_record(store, project, name), name)
 
 
 def version_in_tag(tag: Tag, project: str, table: str) -> str:

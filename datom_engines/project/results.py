@@ -81,8 +81,9 @@ class TransactionResult:
 class ProjectSnapshot:
     """The versions of a project's tables that belong together: a tag, or the project after one commit.
 
-    ``source`` says where it came from: ``tag``, ``log`` (the commit log: the state after ``commit``)
-    or ``histories`` (a project without a commit log, read per table from the version histories).
+    ``source`` says where it came from: ``tag``, ``log`` (the commit log: the state after ``commit``),
+    ``manifest`` (the project now, with changes the log has not recorded yet, such as R's) or
+    ``histories`` (``as_of`` a time, some tables read from their own version histories).
     """
 
     project: str

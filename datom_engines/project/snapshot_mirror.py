@@ -2,11 +2,11 @@
 
 ``.metadata/commits.json`` lists, newest first, every commit on the first-parent chain of the data
 branch that changed a table's version, with the versions it made current (:mod:`..core.snapshots`).
-Project-level readers (tags, ``as_of`` over the whole project, DuckDB schemas pinned to one moment)
-take the state of the project from it, so the log is the *commit point* for them: a publisher writes
-the tables' mirrors and the manifest first and the log last. A crash in between leaves project-level
-readers on the previous state, which is a real git state, and the next publisher (or
-``validate(repair=True)``) extends the log. Single-table readers use the tables' own mirrors, as before.
+Readers of the project at a point in time (``snapshot(as_of=...)``, DuckDB schemas pinned to one
+moment) take its state from the log (:mod:`.snapshots`), so a publisher writes the tables' mirrors and
+the manifest first and the log last: a crash in between leaves those readers on a real git state, and
+the next publisher (or ``validate(repair=True)``) extends the log. Single-table readers use the tables'
+own mirrors, as before.
 
 Both the log and a tag's record are pure functions of git, so any writer can rebuild them and
 concurrent publishers converge: the newest head's log contains every older head's.

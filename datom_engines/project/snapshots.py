@@ -1,9 +1,15 @@
 """Project-level reads from the store: which version of every table belongs to one moment.
 
-A snapshot comes from a tag record, or from the commit log (``.metadata/commits.json``, written by
-:mod:`.snapshot_mirror` after the tables it names are published), so the tables of one transaction are
-seen all before or all after, never mixed. A project no writer of this version has published yet has
-no log; there the versions come from each table's own history (such a project has no transactions).
+Three store objects are *commit points*, each written after the table mirrors it names, so each is a
+state git really had: the manifest (``.metadata/manifest.json``, the project now, written last by
+every writer, R included), the commit log (``.metadata/commits.json``, the states after each commit,
+written after the manifest by this implementation) and a tag record. A snapshot "now" is the
+manifest; one ``as_of`` a time comes from the log, so the tables of one transaction (one commit) are
+seen all before or all after, never mixed.
+
+Tables whose current version the log does not know yet (written by R, or by a publish still under
+way) are taken from their own history ``as_of`` that time. That stays consistent: a transaction's
+versions share one ``created_at``, and R writes one table per commit.
 """
 
 from __future__ import annotations
@@ -39,15 +45,10 @@ def read_log(store: ObjectStore) -> list[LogEntry] | None:
         raise StoreError(exc.message, hint="a writer can rebuild it from git with validate(repair=True)") from None
 
 
-def _from_histories(store: ObjectStore, project: str, as_of: datetime | str | None) -> ProjectSnapshot:
-    infos = list_tables(store)
-    if as_of is None:
-        tables = {
-            i.name: SnapshotEntry(i.current_version, i.current_data_sha)
-            for i in infos
-            if i.current_version and i.current_data_sha
-        }
-        return ProjectSnapshot(project, tables, source="histories")
+def _pick_from_histories(
+    store: ObjectStore, project: str, names: list[str], as_of: datetime | str
+) -> dict[str, SnapshotEntry]:
+    """Each table's version ``as_of`` a time from its own history (tables that did not exist are left out)."""
 
     def pick(name: str) -> SnapshotEntry | None:
         try:
@@ -56,13 +57,19 @@ def _from_histories(store: ObjectStore, project: str, as_of: datetime | str | No
             return None  # the table did not exist yet
         return SnapshotEntry(str(entry["version"]), str(entry["data_sha"]))
 
-    names = [i.name for i in infos]
-    with ThreadPoolExecutor(max(1, min(len(names), _THREADS)), thread_name_prefix="datom-snap") as pool:
+    if not names:
+        return {}
+    with ThreadPoolExecutor(min(len(names), _THREADS), thread_name_prefix="datom-snap") as pool:
         picked = list(pool.map(pick, names))
-    tables = {n: e for n, e in zip(names, picked, strict=True) if e is not None}
-    if names and not tables:
-        raise VersionNotFoundError(f"no table of project {project!r} existed at {as_of}")
-    return ProjectSnapshot(project, tables, source="histories")
+    return {n: e for n, e in zip(names, picked, strict=True) if e is not None}
+
+
+def _manifest_state(store: ObjectStore) -> dict[str, SnapshotEntry]:
+    return {
+        i.name: SnapshotEntry(i.current_version, i.current_data_sha)
+        for i in list_tables(store)
+        if i.current_version and i.current_data_sha
+    }
 
 
 def project_snapshot(
@@ -70,17 +77,43 @@ def project_snapshot(
 ) -> ProjectSnapshot:
     """The versions of the project's tables in tag ``tag``, at ``as_of``, or now (neither given).
 
-    With ``as_of`` it is the project after the newest commit made at or before that time, so a
-    transaction's tables are all in or all out. "Now" is the newest fully published commit.
+    See the module docstring. ``source`` of the result: ``tag``; ``log`` (exactly the state after
+    ``commit``); ``manifest`` (now, including changes the log has not recorded yet); ``histories``
+    (``as_of``, some tables read from their histories).
     """
     check_selection(None, as_of, tag)
     if tag is not None:
         found = read_tag(store, project, tag)
         return ProjectSnapshot(project, found.tables, found.commit, found.created_at, found.name, "tag")
-    log = read_log(store)
-    if log is None:
-        return _from_histories(store, project, as_of)
-    if not log:
-        return ProjectSnapshot(project, {}, source="log")
-    index, state = select_state(log, as_of, project=project)
-    return ProjectSnapshot(project, state, log[index].commit, log[index].created_at, None, "log")
+    log = read_log(store) or []
+    now = _manifest_state(store)
+    head = select_state(log)[1] if log else {}
+    unlogged = [t for t in dict.fromkeys([*now, *head]) if now.get(t) != head.get(t)]
+    if as_of is None:
+        if log and not unlogged:
+            return ProjectSnapshot(project, now, log[0].commit, log[0].created_at, None, "log")
+        return ProjectSnapshot(project, now, source="manifest")
+    if not log and not unlogged:
+        return ProjectSnapshot(project, {}, source="log")  # no table written yet
+    state: dict[str, SnapshotEntry] = {}
+    entry = None
+    if log:
+        try:
+            index, state = select_state(log, as_of, project=project)
+            entry = log[index]
+        except VersionNotFoundError:
+            if not unlogged:
+                raise
+    if not unlogged:
+        assert entry is not None
+        return ProjectSnapshot(project, state, entry.commit, entry.created_at, None, "log")
+    for table in unlogged:
+        state.pop(table, None)
+    state.update(_pick_from_histories(store, project, unlogged, as_of))
+    if not state:
+        raise VersionNotFoundError(
+            f"no table of project {project!r} existed at {as_of}", hint="pass a later as_of, or check the project"
+        )
+    order = {name: i for i, name in enumerate([*now, *head])}
+    tables = dict(sorted(state.items(), key=lambda item: order.get(item[0], len(order))))
+    return ProjectSnapshot(project, tables, source="histories")

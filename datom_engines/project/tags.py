@@ -33,7 +33,7 @@ from ..gitrepo.settings import global_config
 from ..gitrepo.signing import verify_tag_object
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
-from .reading import read_tag_record, tag_names
+from .reading import parse_tag, read_tag_record, tag_names
 from .snapshot_mirror import mirror_tags, record_of, utc_timestamp_of, versions_at
 from .writing import align_with_remote, check_not_moved, repair_if_stale
 
@@ -142,7 +142,7 @@ def verify_record(record: Mapping[str, Any], config: Any = None) -> SignatureSta
 def get_tag(store: ObjectStore, project: str, name: str, *, verify: bool = False, config: Any = None) -> Tag:
     """Tag ``name`` from the store (with its signature status when ``verify``)."""
     record = read_tag_record(store, project, name)
-    tag = tag_from_record(record, f"tag {name!r}")
+    tag = parse_tag(record, name)
     if not verify:
         return tag
     return replace(tag, signature=verify_record(record, config))
