@@ -189,6 +189,36 @@ def test_transaction_killed_before_push_is_all_or_nothing(
     assert proj.validate().valid
 
 
+def test_a_failed_upload_in_a_transaction_publishes_nothing(
+    tmp_path: Path, local_store: StoreSpec, bare_remote: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datom_engines.project import writing
+
+    proj = new_project(tmp_path, local_store, bare_remote)
+    proj.write(tx_frame("ae", 0), "ae")
+    commits, log = remote_commits(bare_remote), proj.store.read_json(LOG_KEY)
+    original = writing.ensure_parquet
+
+    def failing(store: Any, table: str, *args: Any, **kw: Any) -> Any:
+        if table == "ex":
+            raise dt.StoreUnreachableError("the store went away")
+        return original(store, table, *args, **kw)
+
+    monkeypatch.setattr(writing, "ensure_parquet", failing)
+    with pytest.raises(dt.StoreUnreachableError), proj.transaction() as tx:
+        for table in TX_TABLES:
+            tx.write(tx_frame(table, 1), table)
+    assert remote_commits(bare_remote) == commits and proj.store.read_json(LOG_KEY) == log
+    assert [t.name for t in proj.tables()] == ["ae"] and round_of_current(proj, "ae") == 0
+    assert proj.repo is not None and proj.repo.head() == commits[0]
+
+
+def round_of_current(proj: dt.Project, table: str) -> int:
+    frame = pl.from_arrow(proj.read(table))
+    assert isinstance(frame, pl.DataFrame)
+    return int(frame["round"][0])
+
+
 # ----- project-level readers --------------------------------------------------------------------------
 @pytest.mark.parametrize("crash_at", ["dm/.metadata/metadata.json", keys.MANIFEST_KEY, LOG_KEY])
 def test_crash_mid_publish_leaves_project_readers_on_the_old_state(

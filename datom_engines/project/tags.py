@@ -94,6 +94,8 @@ def create_tag(
         raise _exists_error(repo, project, clash[0], existing[clash[0]])
     known = _git_tables(repo, head)
     selected = list(dict.fromkeys(tables)) if tables is not None else known
+    if tables is not None and not selected:
+        raise InvalidArgumentError("tables names no table", hint="leave it out to tag every table")
     unknown = [t for t in selected if t not in known]
     if unknown:
         raise NotFoundError(

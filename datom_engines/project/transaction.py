@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -31,6 +32,12 @@ from ..storage.objectstore import ObjectStore, make_tempdir
 from .prepare import PreparedData, prepare
 from .results import TransactionResult
 from .writing import Provenance, TableSpec, TableWrite, commit_tables
+
+
+def _remove_dirs(paths: list[str]) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+    paths.clear()
 
 
 class Transaction:
@@ -63,6 +70,8 @@ class Transaction:
         self._lock = lock or threading.RLock()
         self._writes: list[TableWrite] = []
         self._workdirs: list[str] = []
+        # a transaction dropped without commit() or abort() still removes its prepared files
+        weakref.finalize(self, _remove_dirs, self._workdirs)
         self._state = "open"
         self.result: TransactionResult | None = None
 
@@ -151,9 +160,7 @@ class Transaction:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        for workdir in self._workdirs:
-            shutil.rmtree(workdir, ignore_errors=True)
-        self._workdirs.clear()
+        _remove_dirs(self._workdirs)
 
     def __enter__(self) -> Transaction:
         self._require_open()
