@@ -368,9 +368,17 @@ def commit_tables(
         for write in writes:
             own = write.spec.message or message or f"Update {write.table}"
             item = stage_table(
-                repo, store, project, write, base, manifest, created_at=created_at, author=author, message=own,
+                repo,
+                store,
+                project,
+                write,
+                base,
+                manifest,
+                created_at=created_at,
+                author=author,
+                message=own,
                 progress=progress,
-            )  # fmt: skip
+            )
             staged.append(item)
             files.update(item.files)
             manifest = item.manifest or manifest
