@@ -67,7 +67,7 @@ def remote_log(remote: str) -> list[str]:
 def test_write_produces_exact_layout(tmp_path: Path, store: StoreSpec, bare_remote: str) -> None:
     proj = new_project(tmp_path, store, bare_remote)
     assert store_keys(proj) == {".metadata/manifest.json", LOG_KEY}
-    assert proj.store.read_json(LOG_KEY) == []
+    assert proj.store.read_json(LOG_KEY) == {"format": 1, "entries": [], "base": {"tables": {}}}
     assert git_files(proj.path) == {".datom/project.yaml", ".datom/manifest.json", ".gitignore", "README.md"}
     assert (proj.path / "input_files").is_dir()
     assert remote_log(bare_remote) == ["Initialize datom repository"]
@@ -90,7 +90,7 @@ def test_write_produces_exact_layout(tmp_path: Path, store: StoreSpec, bare_remo
         f"lb/.metadata/{result.version}.json",
         LOG_KEY,
     }
-    log = proj.store.read_json(LOG_KEY)
+    log = proj.store.read_json(LOG_KEY)["entries"]
     assert [(e["commit"], e["tables"]) for e in log] == [
         (result.commit, {"lb": {"version": result.version, "data_sha": result.data_sha}})
     ]

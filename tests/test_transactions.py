@@ -49,11 +49,11 @@ def new_project(tmp_path: Path, store: StoreSpec, remote: str, name: str = "TX")
     )
 
 
-def rounds_seen(proj: dt.Project, snapshot: dt.ProjectSnapshot) -> dict[str, int]:
-    """The ``round`` each transaction table of a snapshot holds (reading each version's data)."""
+def rounds_seen(proj: dt.Project, snapshot: dt.ProjectSnapshot, tables: tuple[str, ...] = TX_TABLES) -> dict[str, int]:
+    """The ``round`` each of ``tables`` holds in a snapshot (reading each version's data)."""
     out = {}
     for table, entry in snapshot.tables.items():
-        if table not in TX_TABLES:
+        if table not in tables:
             continue
         frame = pl.from_arrow(proj.read(table, version=entry.version))
         assert isinstance(frame, pl.DataFrame)
@@ -92,7 +92,7 @@ def test_transaction_of_four_tables_is_one_commit(tmp_path: Path, store: StoreSp
     reader = dt.connect(store.url, storage_options=store.storage_options)
     for table in TX_TABLES:
         assert pl.from_arrow(reader.read(table)).equals(tx_frame(table, 1))
-    log = reader.store.read_json(LOG_KEY)
+    log = reader.store.read_json(LOG_KEY)["entries"]
     assert len(log) == 1 and log[0]["commit"] == result.commit
     assert log[0]["tables"] == {r.ref.table: {"version": r.version, "data_sha": r.data_sha} for r in result}
     snap = reader.snapshot()
@@ -245,7 +245,7 @@ def test_crash_mid_publish_leaves_project_readers_on_the_old_state(
     after = reader.snapshot()
     assert set(after.tables) == {*TX_TABLES, "other"}
     assert rounds_seen(reader, after) == dict.fromkeys(TX_TABLES, 2)
-    log = reader.store.read_json(LOG_KEY)
+    log = reader.store.read_json(LOG_KEY)["entries"]
     assert [sorted(e["tables"]) for e in log] == [["other"], sorted(TX_TABLES), sorted(TX_TABLES)]
     assert proj.validate().valid
 
@@ -322,7 +322,7 @@ def test_project_without_commit_log_is_read_from_histories_then_logged(
     assert reader.snapshot(as_of="2099-01-01").tables == snap.tables
     assert not proj.validate().valid
     v_lb = proj.write(tx_frame("lb", 1), "lb")
-    log = reader.store.read_json(LOG_KEY)
+    log = reader.store.read_json(LOG_KEY)["entries"]
     assert [(e["commit"], list(e["tables"])) for e in log] == [
         (v_lb.commit, ["lb"]),
         (v_dm.commit, ["dm"]),
@@ -334,7 +334,7 @@ def test_project_without_commit_log_is_read_from_histories_then_logged(
         reader.snapshot()
     report = proj.validate(repair=True)
     assert report.valid and "commit log" in report.repaired
-    assert [e["commit"] for e in reader.store.read_json(LOG_KEY)] == [e["commit"] for e in log]
+    assert [e["commit"] for e in reader.store.read_json(LOG_KEY)["entries"]] == [e["commit"] for e in log]
 
 
 def test_commits_the_log_does_not_know_yet_reach_project_reads(
@@ -360,8 +360,55 @@ def test_commits_the_log_does_not_know_yet_reach_project_reads(
     assert rounds_seen(reader, reader.snapshot(as_of=before_r)) == {"ae": 1, "dm": 1}
     assert not proj.validate().valid
     proj.write(pl.DataFrame({"y": [1]}), "other")  # the next write records them in the log
-    assert [e["commit"] for e in reader.store.read_json(LOG_KEY)][1:3] == [new_table.commit, by_r.commit]
+    assert [e["commit"] for e in reader.store.read_json(LOG_KEY)["entries"]][1:3] == [new_table.commit, by_r.commit]
     assert reader.snapshot().source == "log" and proj.validate().valid
+
+
+def test_a_long_commit_log_is_split_into_immutable_parts(
+    tmp_path: Path, local_store: StoreSpec, bare_remote: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writers rewrite only a bounded head of the log; older commits move to parts nobody rewrites."""
+    from datom_engines.core import snapshots
+
+    monkeypatch.setattr(snapshots, "LOG_HEAD_MAX", 4)
+    monkeypatch.setattr(snapshots, "LOG_HEAD_KEEP", 2)
+    proj = new_project(tmp_path, local_store, bare_remote)
+    done: list[tuple[str, str, str]] = []  # (commit, time after it, version of 'a')
+    for round_ in range(11):
+        res = proj.write(tx_frame("a", round_), "a") if round_ % 3 else write_pair(proj, round_)
+        done.append((res.commit or "", dt.core.metadata.utc_timestamp(), res.version))
+        if round_ == 1:
+            _next_second()  # the later commits are made in later seconds
+    head = proj.store.read_json(LOG_KEY)
+    assert len(head["entries"]) <= 4 and "older" in head
+    parts = proj.store.list_keys(keys.COMMIT_LOG_SEGMENTS)
+    assert parts and all(proj.store.read_json(k)["entries"] for k in parts)
+    reader = dt.connect(local_store.url)
+    # every commit is still reachable: walk the parts from the head back
+    seen, part = [], head
+    while True:
+        seen += [e["commit"] for e in part["entries"]]
+        if "older" not in part:
+            break
+        part = proj.store.read_json(part["older"])
+    assert seen == [c for c, _, _ in reversed(done)]
+    # as_of far back is answered from an older part, with the state folded from its base
+    old = reader.snapshot(as_of=done[1][1])
+    assert old.source == "log" and old.commit == done[1][0]
+    assert rounds_seen(reader, old, ("a", "b")) == {"a": 1, "b": 0}
+    assert reader.snapshot().commit == done[-1][0] and proj.validate().valid
+    # a lost head is rebuilt from git
+    proj.store.delete(LOG_KEY)
+    assert proj.validate(repair=True).valid
+    assert reader.snapshot(as_of=done[1][1]).tables == old.tables
+
+
+def write_pair(proj: dt.Project, round_: int) -> dt.WriteResult:
+    with proj.transaction() as tx:
+        tx.write(tx_frame("a", round_), "a")
+        tx.write(tx_frame("b", round_), "b")
+    assert tx.result is not None
+    return tx.result["a"]
 
 
 # ----- racing writers ---------------------------------------------------------------------------------
@@ -376,7 +423,7 @@ def _race(tmp_path: Path, store: StoreSpec, remote: str) -> None:
         expected = {versions[table] for _, versions in done if table in versions}
         assert {v.id for v in origin.history(table)} == expected, f"versions lost in {table}"
     # each transaction is one commit holding both of its tables, and the log records exactly that
-    log = {e["commit"]: e for e in origin.store.read_json(LOG_KEY)}
+    log = {e["commit"]: e for e in origin.store.read_json(LOG_KEY)["entries"]}
     assert origin.repo is not None
     for commit, versions in done:
         assert {t: e["version"] for t, e in log[commit]["tables"].items()} == versions
@@ -449,7 +496,7 @@ def test_sync_that_cannot_commit_writes_nothing(
         proj.sync(continue_on_error=False)
     assert "nothing was written" in (info.value.hint or "")
     assert remote_commits(bare_remote) == before
-    assert proj.tables() == [] and proj.store.read_json(LOG_KEY) == []
+    assert proj.tables() == [] and proj.store.read_json(LOG_KEY)["entries"] == []
     monkeypatch.undo()
     assert proj.sync().ok and len(remote_commits(bare_remote)) == len(before) + 1
 
@@ -461,7 +508,7 @@ def test_git_json_of_a_sync_commit_is_valid(tmp_path: Path, local_store: StoreSp
     for domain in FREAD_VECTORS:
         (proj.path / "input_files" / f"{domain}.csv").write_bytes((CLINICAL / f"{domain}.csv").read_bytes())
     proj.sync()
-    [entry] = proj.store.read_json(LOG_KEY)
+    [entry] = proj.store.read_json(LOG_KEY)["entries"]
     for domain in FREAD_VECTORS:
         meta = jsonfmt.parse((proj.path / domain / "metadata.json").read_bytes())
         assert dt.metadata_sha(meta) == entry["tables"][domain]["version"]

@@ -12,6 +12,7 @@ MANIFEST_KEY = ".metadata/manifest.json"
 GOVERNANCE_KEY = ".metadata/governance.json"
 # keys of this implementation that the reference does not define (project snapshots, section 1.2 untouched)
 COMMIT_LOG_KEY = ".metadata/commits.json"
+COMMIT_LOG_SEGMENTS = ".metadata/commits/"
 TAGS_PREFIX = ".metadata/tags/"
 
 # files in the data repo (git working tree)
@@ -71,6 +72,12 @@ def snapshot_key(table: str, version: str) -> str:
     """Key of the immutable metadata snapshot of one version."""
     check_hex_sha(version, "version")
     return f"{table}/.metadata/{version}.json"
+
+
+def log_segment_key(commit: str) -> str:
+    """Key of an immutable older part of the commit log, named after the newest commit it holds."""
+    check_hex_sha(commit, "commit")
+    return f"{COMMIT_LOG_SEGMENTS}{commit}.json"
 
 
 def tag_key(name: str) -> str:

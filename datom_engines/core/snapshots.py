@@ -2,8 +2,8 @@
 
 Two kinds, both recorded in git and mirrored to the store in keys the reference does not define:
 
-* the **commit log** (store ``.metadata/commits.json``, newest first): one entry per git commit that
-  changed a table, naming the versions that commit made current. The state of the project after an
+* the **commit log** (store ``.metadata/commits.json`` and its older parts): one entry per git commit
+  that changed a table, newest first, naming the versions that commit made current. The state of the project after an
   entry is the fold of that entry and every older one, so a reader without git can see the project as
   it was after any commit (a multi-table transaction is one commit, hence one entry);
 * **tags** (git ``refs/tags/<name>``, an annotated tag whose message carries the versions; store
@@ -16,7 +16,7 @@ This module holds the names, the JSON shapes and their parsing; selection by tim
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -267,7 +267,17 @@ def tag_from_record(record: object, where: str) -> Tag:
     )
 
 
-# ----- the commit log -----------------------------------------------------------------------------
+# ----- the commit log ---------------------------------------------------------------------------
+#
+# ``.metadata/commits.json`` is the *head* of the log: ``{"format": 1, "entries": [newest .. oldest],
+# "base": {"tables": {...}}, "older": "<key>"}``. ``base`` is the state before its oldest entry (the
+# fold of everything older), ``older`` the key of the previous part, an immutable object of the same
+# shape (absent for the first). A writer rewrites only the head, which holds at most LOG_HEAD_MAX
+# entries: beyond that, all but the newest LOG_HEAD_KEEP move into new immutable parts.
+
+LOG_FORMAT = 1
+LOG_HEAD_MAX = 200
+LOG_HEAD_KEEP = 100
 
 
 def log_entry(
@@ -278,7 +288,7 @@ def log_entry(
     author: Mapping[str, str] | str,
     tables: Mapping[str, SnapshotEntry],
 ) -> dict[str, Any]:
-    """One entry of ``.metadata/commits.json``: a commit and the table versions it made current."""
+    """One entry of the commit log: a commit and the table versions it made current."""
     return {
         "commit": commit,
         "created_at": created_at,
@@ -286,6 +296,49 @@ def log_entry(
         "author": dict(author) if isinstance(author, Mapping) else author,
         "tables": tables_json(tables),
     }
+
+
+def log_part(entries: list[dict[str, Any]], base: Mapping[str, SnapshotEntry], older: str | None) -> dict[str, Any]:
+    """One part of the commit log (the head, or an older immutable part)."""
+    part: dict[str, Any] = {"format": LOG_FORMAT, "entries": entries, "base": {"tables": tables_json(base)}}
+    if older is not None:
+        part["older"] = older
+    return part
+
+
+def fold(base: Mapping[str, SnapshotEntry], entries: list[dict[str, Any]], where: str) -> dict[str, SnapshotEntry]:
+    """The state after ``entries`` (newest first, JSON) on top of ``base``."""
+    state = dict(base)
+    for entry in reversed(entries):
+        state.update(parse_tables(entry.get("tables"), where))
+    return state
+
+
+def split_log(
+    entries: list[dict[str, Any]],
+    base: Mapping[str, SnapshotEntry],
+    older: str | None,
+    part_key: Callable[[str], str],
+    *,
+    max_entries: int | None = None,
+    keep: int | None = None,
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """The head and the new immutable parts (``(key, part)``, oldest first) for ``entries`` (newest first)
+    on top of ``base`` / ``older``. ``part_key(newest commit of a part)`` names a part; ``max_entries``
+    and ``keep`` default to :data:`LOG_HEAD_MAX` and :data:`LOG_HEAD_KEEP`."""
+    max_entries = max_entries or LOG_HEAD_MAX
+    keep = min(keep or LOG_HEAD_KEEP, max_entries)
+    if len(entries) <= max_entries:
+        return log_part(entries, base, older), []
+    moved = entries[keep:]
+    parts = []
+    state = dict(base)
+    for end in range(len(moved), 0, -max_entries):  # oldest part first: each names the one before it
+        chunk = moved[max(0, end - max_entries) : end]
+        key = part_key(chunk[0]["commit"])
+        parts.append((key, log_part(chunk, state, older)))
+        state, older = fold(state, chunk, key), key
+    return log_part(entries[:keep], state, older), parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,12 +352,32 @@ class LogEntry:
     tables: Mapping[str, SnapshotEntry]
 
 
-def parse_log(value: object, where: str) -> list[LogEntry]:
-    """Parse the commit log (newest first); malformed entries raise :class:`InvalidArgumentError`."""
-    if not isinstance(value, list):
-        raise InvalidArgumentError(f"{where} is not a JSON array")
+@dataclass(frozen=True, slots=True)
+class LogPart:
+    """A parsed part of the commit log: its entries (newest first), the state before them, the older part."""
+
+    entries: list[LogEntry]
+    base: Mapping[str, SnapshotEntry]
+    older: str | None
+
+    @property
+    def newest(self) -> str | None:
+        """The newest commit of this part."""
+        return self.entries[0].commit if self.entries else None
+
+
+def parse_log_part(value: object, where: str) -> LogPart:
+    """Parse one part of the commit log; a malformed one raises :class:`InvalidArgumentError`."""
+    if (
+        not isinstance(value, Mapping)
+        or value.get("format") != LOG_FORMAT
+        or not isinstance(value.get("entries"), list)
+    ):
+        raise InvalidArgumentError(f"{where} is not a datom commit log (format {LOG_FORMAT})")
+    base = value.get("base")
+    older = value.get("older")
     out = []
-    for i, item in enumerate(value):
+    for i, item in enumerate(value["entries"]):
         if not isinstance(item, Mapping) or not isinstance(item.get("commit"), str):
             raise InvalidArgumentError(f"{where}: entry {i} has no commit")
         message = item.get("message")
@@ -317,4 +390,8 @@ def parse_log(value: object, where: str) -> list[LogEntry]:
                 tables=parse_tables(item.get("tables"), f"{where} entry {i}"),
             )
         )
-    return out
+    return LogPart(
+        out,
+        parse_tables(base.get("tables") if isinstance(base, Mapping) else {}, f"{where} base"),
+        older if isinstance(older, str) else None,
+    )

@@ -83,15 +83,20 @@ def _qualifies(ts: datetime | None, limit: datetime, inclusive: bool) -> bool:
 
 
 def select_state(
-    log: Sequence[LogEntry], as_of: datetime | str | None = None, *, project: str = ""
+    log: Sequence[LogEntry],
+    as_of: datetime | str | None = None,
+    *,
+    base: Mapping[str, SnapshotEntry] | None = None,
+    project: str = "",
 ) -> tuple[int, dict[str, SnapshotEntry]]:
-    """The project state after one commit of its log (newest first): ``(index, {table: entry})``.
+    """The project state after one commit of a commit log part (newest first): ``(index, {table: entry})``.
 
     Without ``as_of`` it is the newest commit; with it, the newest commit (in log order) made at or
-    before that time (``as_of`` reads as in :func:`select_version`). The state folds that entry with
-    every older one, so it is always a state git really had: the tables of one transaction (one commit)
-    appear all before or all after. An empty log or a time before the first commit raises
-    :class:`VersionNotFoundError`.
+    before that time (``as_of`` reads as in :func:`select_version`). The state folds that entry and
+    every older one onto ``base`` (the state before the part's oldest entry), so it is always a state
+    git really had: the tables of one transaction (one commit) appear all before or all after. An empty
+    part, or a time before its first commit, raises :class:`VersionNotFoundError` (the caller may look
+    in the older part).
     """
     label = f" of project {project!r}" if project else ""
     if not log:
@@ -109,7 +114,7 @@ def select_state(
                 hint=f"pass an as_of at or after {first}",
             )
         index = found
-    state: dict[str, SnapshotEntry] = {}
+    state: dict[str, SnapshotEntry] = dict(base or {})
     for entry in reversed(log[index:]):
         state.update(entry.tables)
     return index, state

@@ -22,8 +22,10 @@ from ..core.metadata import metadata_sha, utc_timestamp
 from ..core.snapshots import (
     SnapshotEntry,
     log_entry,
+    parse_log_part,
     parse_tag_message,
     person,
+    split_log,
     tag_record,
 )
 from ..errors import DatomError
@@ -37,13 +39,14 @@ def _json(data: bytes | None) -> Any:
     return None if data is None else jsonfmt.parse(data)
 
 
-def read_log_json(store: ObjectStore) -> list[dict[str, Any]] | None:
-    """The commit log as stored (None when it is missing or unreadable)."""
+def read_log_json(store: ObjectStore) -> dict[str, Any] | None:
+    """The head of the commit log as stored (None when it is missing, unreadable or malformed)."""
     try:
-        log = store.read_json_or_none(keys.COMMIT_LOG_KEY)
+        head = store.read_json_or_none(keys.COMMIT_LOG_KEY)
+        parse_log_part(head, keys.COMMIT_LOG_KEY)
     except DatomError:
         return None
-    return log if isinstance(log, list) else None
+    return head  # type: ignore[no-any-return]
 
 
 def _table_of(path: str) -> str | None:
@@ -111,31 +114,40 @@ def entries_since(repo: GitRepo, head: str, stop: str | None) -> tuple[list[dict
     return out, stop is None
 
 
-def log_for(repo: GitRepo, head: str, current: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-    """The log at ``head`` given the stored one; None when the stored one needs no change.
+LogUpdate = tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]
+"""A new head of the commit log and the new immutable older parts it refers to."""
+
+
+def log_for(repo: GitRepo, head: str, current: dict[str, Any] | None) -> LogUpdate | None:
+    """The log at ``head`` given the stored head part ``current``; None when it needs no change.
 
     A stored log whose newest commit is not known here (pushed after our fetch) or descends from
-    ``head`` is newer than ``head``: it is left alone.
+    ``head`` is newer than ``head``: it is left alone. A stored log that does not lead back to ``head``
+    (or none) is rebuilt from git.
     """
-    newest = current[0].get("commit") if current and isinstance(current[0], dict) else None
-    if isinstance(newest, str) and newest != head and (not repo.has_commit(newest) or repo.is_ancestor(head, newest)):
+    part = parse_log_part(current, keys.COMMIT_LOG_KEY) if current is not None else None
+    newest = part.newest if part else None
+    if newest is not None and newest != head and (not repo.has_commit(newest) or repo.is_ancestor(head, newest)):
         return None
-    new, found = entries_since(repo, head, newest if isinstance(newest, str) else None)
-    if found and current is not None:
-        return None if not new else [*new, *current]
-    return new
+    new, found = entries_since(repo, head, newest)
+    if found and part is not None and current is not None:
+        if not new:
+            return None
+        return split_log([*new, *current["entries"]], part.base, part.older, keys.log_segment_key)
+    return split_log(new, {}, None, keys.log_segment_key)
 
 
-def publish_log(
-    repo: GitRepo, store: ObjectStore, head: str, current: list[dict[str, Any]] | None
-) -> list[dict[str, Any]] | None:
-    """Bring ``.metadata/commits.json`` up to ``head`` given the stored log ``current`` (None: there is
-    none, or it is unreadable); returns the log now stored."""
-    log = log_for(repo, head, current)
-    if log is None:
+def publish_log(repo: GitRepo, store: ObjectStore, head: str, current: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Bring the commit log up to ``head`` given its stored head part ``current`` (None: there is none, or
+    it is unreadable); returns the head part now stored. New older parts are written before the head."""
+    update = log_for(repo, head, current)
+    if update is None:
         return current
-    store.write_json(keys.COMMIT_LOG_KEY, log)
-    return log
+    new_head, parts = update
+    for key, part in parts:
+        store.write_json(key, part)
+    store.write_json(keys.COMMIT_LOG_KEY, new_head)
+    return new_head
 
 
 def log_is_current(repo: GitRepo, store: ObjectStore, head: str) -> bool:
@@ -146,8 +158,7 @@ def log_is_current(repo: GitRepo, store: ObjectStore, head: str) -> bool:
 
 def rebuild_log(repo: GitRepo, store: ObjectStore, head: str) -> None:
     """Rewrite the log from git alone (``validate(repair=True)``)."""
-    entries, _ = entries_since(repo, head, None)
-    store.write_json(keys.COMMIT_LOG_KEY, entries)
+    publish_log(repo, store, head, None)
 
 
 # ----- tags ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from ..core import keys
-from ..core.snapshots import LogEntry, SnapshotEntry, parse_log
+from ..core.snapshots import LogEntry, LogPart, SnapshotEntry, parse_log_part
 from ..core.versions import check_selection, select_state, select_version
 from ..errors import DatomError, InvalidArgumentError, StoreError, VersionNotFoundError
 from ..storage.objectstore import ObjectStore
@@ -28,21 +28,41 @@ from .results import ProjectSnapshot
 _THREADS = 8
 
 
-def read_log(store: ObjectStore) -> list[LogEntry] | None:
-    """The commit log, newest first; None when the project has none (an unreadable one raises)."""
+def _read_part(store: ObjectStore, key: str) -> LogPart | None:
+    """One part of the commit log; None when it is missing (an unreadable one raises)."""
+    where = store.location.url(key)
+    hint = "a writer can rebuild it from git with validate(repair=True)"
     try:
-        raw = store.read_json_or_none(keys.COMMIT_LOG_KEY)
+        raw = store.read_json_or_none(key)
     except DatomError as exc:
-        raise StoreError(
-            f"the commit log at {store.location.url(keys.COMMIT_LOG_KEY)} is unreadable: {exc}",
-            hint="a writer can rebuild it from git with validate(repair=True)",
-        ) from None
+        raise StoreError(f"the commit log at {where} is unreadable: {exc}", hint=hint) from None
     if raw is None:
         return None
     try:
-        return parse_log(raw, store.location.url(keys.COMMIT_LOG_KEY))
+        return parse_log_part(raw, where)
     except InvalidArgumentError as exc:
-        raise StoreError(exc.message, hint="a writer can rebuild it from git with validate(repair=True)") from None
+        raise StoreError(f"the commit log at {where} is unreadable: {exc.message}", hint=hint) from None
+
+
+def read_log(store: ObjectStore) -> LogPart | None:
+    """The head of the commit log; None when the project has none (an unreadable one raises)."""
+    return _read_part(store, keys.COMMIT_LOG_KEY)
+
+
+def _select(
+    store: ObjectStore, head: LogPart, as_of: datetime | str, project: str
+) -> tuple[LogEntry, dict[str, SnapshotEntry]]:
+    """The newest logged commit at or before ``as_of``, looking into older parts as needed."""
+    part = head
+    while True:
+        try:
+            index, state = select_state(part.entries, as_of, base=part.base, project=project)
+            return part.entries[index], state
+        except VersionNotFoundError:
+            older = _read_part(store, part.older) if part.older else None
+            if older is None:
+                raise
+            part = older
 
 
 def _pick_from_histories(
@@ -85,28 +105,27 @@ def project_snapshot(
     if tag is not None:
         found = read_tag(store, project, tag)
         return ProjectSnapshot(project, found.tables, found.commit, found.created_at, found.name, "tag")
-    log = read_log(store) or []
+    log = read_log(store)
     now = _manifest_state(store)
-    head = select_state(log)[1] if log else {}
+    head = select_state(log.entries, base=log.base)[1] if log and log.entries else {}
     unlogged = [t for t in dict.fromkeys([*now, *head]) if now.get(t) != head.get(t)]
     if as_of is None:
-        if log and not unlogged:
-            return ProjectSnapshot(project, now, log[0].commit, log[0].created_at, None, "log")
+        if log and log.entries and not unlogged:
+            first = log.entries[0]
+            return ProjectSnapshot(project, now, first.commit, first.created_at, None, "log")
         return ProjectSnapshot(project, now, source="manifest")
-    if not log and not unlogged:
+    if not (log and log.entries) and not unlogged:
         return ProjectSnapshot(project, {}, source="log")  # no table written yet
     state: dict[str, SnapshotEntry] = {}
-    entry = None
-    if log:
+    if log and log.entries:
         try:
-            index, state = select_state(log, as_of, project=project)
-            entry = log[index]
+            entry, state = _select(store, log, as_of, project)
         except VersionNotFoundError:
             if not unlogged:
                 raise
-    if not unlogged:
-        assert entry is not None
-        return ProjectSnapshot(project, state, entry.commit, entry.created_at, None, "log")
+        else:
+            if not unlogged:
+                return ProjectSnapshot(project, state, entry.commit, entry.created_at, None, "log")
     for table in unlogged:
         state.pop(table, None)
     state.update(_pick_from_histories(store, project, unlogged, as_of))
