@@ -1,4 +1,5 @@
-"""The basic project handle: one store namespace plus an optional data repo; reads and single writes."""
+"""The basic project handle: one store namespace plus an optional data repo; reads, writes (one table, or
+several in a transaction), tags and project snapshots."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from .writing import Provenance, write_table
 
 
 class ProjectHandle:
-    """Versioned tables in a store, with their metadata in a git repo: naming, reading, writing one table.
+    """Versioned tables in a store, with their metadata in a git repo: naming, reading, writing, tagging.
 
     :class:`~datom_engines.project.project.Project` builds on this with the operations that are written
     in terms of it (sync, diff, status, validate); modules below ``project.py`` take a ``ProjectHandle``.
