@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
+from .core.codecs import Compression
 from .core.names import TableRef, validate_name
 from .core.snapshots import Tag
 from .core.values import TableInfo, Version
@@ -17,6 +16,10 @@ from .project.governance import resolve_project
 from .project.project import Project
 from .project.registry import registered
 from .project.results import ProjectSnapshot, ResolvedVersion, WriteResult
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 
 Ref = str | TableRef
 
@@ -52,10 +55,16 @@ def write(
     custom: Mapping[str, Any] | None = None,
     parents: Sequence[Mapping[str, Any]] | None = None,
     progress: Progress | None = None,
+    compression: Compression = None,
 ) -> WriteResult:
-    """Write ``data`` as a new version of ``"project.table"`` (the project must have a git clone)."""
+    """Write ``data`` as a new version of ``"project.table"`` (the project must have a git clone).
+
+    ``compression``: parquet codecs (``"auto"``, a codec name or ``{column: codec}``; default the
+    project's setting)."""
     proj, table = _split(ref, None)
-    return proj.write(data, table, message=message, custom=custom, parents=parents, progress=progress)
+    return proj.write(
+        data, table, message=message, custom=custom, parents=parents, progress=progress, compression=compression
+    )
 
 
 def resolve(

@@ -34,6 +34,7 @@ import fsspec
 
 from . import api
 from .core import keys
+from .core.codecs import Compression
 from .core.cv1 import check_hashable
 from .core.metadata import utc_timestamp
 from .core.names import TableRef, validate_name
@@ -430,12 +431,14 @@ def write(
     custom: Mapping[str, Any] | None = None,
     parents: Sequence[Mapping[str, Any]] | None = None,
     progress: Progress | None = None,
+    compression: Compression = None,
 ) -> WriteResult:
     """Write the result of a SQL query (or a relation) as a new version of ``"project.table"``.
 
     The result is streamed to parquet in Arrow batches (never collected in memory) and written through
     the same path as every other write. Unless ``parents`` is given, the table versions the query read
     through ``datom(...)`` (or through views made by :func:`attach`) are recorded as its parents.
+    ``compression`` picks the parquet codecs (see :meth:`Project.write`).
     """
     con = register(con)
     target = TableRef.parse(ref)
@@ -450,7 +453,9 @@ def write(
         ) from None
     if parents is None:
         parents = _parents(seen)
-    return api.write(reader, target, message=message, custom=custom, parents=parents, progress=progress)
+    return api.write(
+        reader, target, message=message, custom=custom, parents=parents, progress=progress, compression=compression
+    )
 
 
 def _relation(con: Connection, query: str | duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:

@@ -38,6 +38,7 @@ from typing import Any, cast
 import polars as pl
 
 from . import api
+from .core.codecs import Compression
 from .core.names import TableRef
 from .progress import Progress
 from .project import reading
@@ -283,6 +284,7 @@ class _DatomWriter:
         custom: Mapping[str, Any] | None = None,
         parents: Sequence[Mapping[str, Any]] | None = None,
         progress: Progress | None = None,
+        compression: Compression = None,
     ) -> WriteResult:
         """Write this frame as a new version of ``"project.table"``; returns the version written.
 
@@ -291,10 +293,19 @@ class _DatomWriter:
         ``parents`` (entries from :meth:`Project.parent`) records the versions this one derives from; for
         a LazyFrame it defaults to the datom tables the plan scans (``parents=[]`` records none). A
         LazyFrame is streamed to parquet and hashed from the file, never collected in memory.
+        ``compression`` picks the parquet codecs (see :meth:`Project.write`; a LazyFrame takes one codec).
         """
         if parents is None:
             parents = self._default_parents()
-        return api.write(self._frame, ref, message=message, custom=custom, parents=parents, progress=progress)
+        return api.write(
+            self._frame,
+            ref,
+            message=message,
+            custom=custom,
+            parents=parents,
+            progress=progress,
+            compression=compression,
+        )
 
 
 @pl.api.register_dataframe_namespace("datom")

@@ -16,7 +16,7 @@ import pytest
 from gitserver import GitHTTPServer, make_bare_repo
 
 from datom_engines.errors import ConflictError, GitError, InvalidArgumentError, NotFoundError
-from datom_engines.gitrepo import GitCredentials, GitIdentity, GitRepo, GitStatus, PullResult
+from datom_engines.gitrepo import GitCredentials, GitIdentity, GitRepo, GitStatus, PullResult, localremote
 
 # --------------------------------------------------------------------------------------------------------
 # helpers and fixtures
@@ -341,23 +341,38 @@ def test_push_race_exactly_one_wins_and_loser_recovers(
     b.close()
 
 
-def _race_inside_push(loser: GitRepo, winner: GitRepo, winner_commit: str, expected: str) -> None:
-    """Make ``winner`` push between ``loser``'s ref advertisement and its ref update."""
+def _race_inside_push(
+    loser: GitRepo, winner: GitRepo, winner_commit: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Make ``winner`` push between ``loser``'s ref advertisement (or, for a remote on this machine, its
+    own check of the ref) and its ref update."""
     store = loser._repo.object_store
     original = store.generate_pack_data
+    original_copy = localremote.copy_objects
     fired: list[bool] = []
 
-    def generate_pack_data(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def fire() -> None:
         if not fired:
             fired.append(True)
             assert winner.push(winner_commit, expected_remote=expected) is True
+
+    def generate_pack_data(*args, **kwargs):  # type: ignore[no-untyped-def]
+        fire()
         return original(*args, **kwargs)
 
+    def copy_objects(src, dest, roots):  # type: ignore[no-untyped-def]
+        if src is store:
+            fire()
+        return original_copy(src, dest, roots)
+
     store.generate_pack_data = generate_pack_data  # type: ignore[method-assign]
+    monkeypatch.setattr(localremote, "copy_objects", copy_objects)
 
 
 @pytest.mark.parametrize("transport", ["local", "http"])
-def test_push_race_detected_by_the_server(tmp_path: Path, transport: str, http_server: GitHTTPServer) -> None:
+def test_push_race_detected_by_the_server(
+    tmp_path: Path, transport: str, http_server: GitHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The remote itself refuses a stale update (compare-and-swap), not only our pre-check."""
     bare = make_bare_repo(tmp_path / "srv" / "race.git")
     url = str(bare) if transport == "local" else http_server.url("race.git")
@@ -367,7 +382,7 @@ def test_push_race_detected_by_the_server(tmp_path: Path, transport: str, http_s
     b = GitRepo.clone(url, tmp_path / "b")
     ca = a.commit_files(base, {"a": b"A"}, "A")
     cb = b.commit_files(base, {"b": b"B"}, "B")
-    _race_inside_push(b, a, ca, base)
+    _race_inside_push(b, a, ca, base, monkeypatch)
     assert b.push(cb, expected_remote=base) is False
     assert git(bare, "rev-parse", "main").strip() == ca
     a.close()

@@ -27,7 +27,7 @@ from .._version import __version__
 from ..errors import DatomError
 from .common import ProjectUsageError, State, debug_enabled, report_error
 from .read_cmds import diff, history, read, status, tables, tags
-from .write_cmds import clone, init, pull, sync, tag, validate, write
+from .write_cmds import clone, compression, init, pull, sync, tag, validate, write
 
 OPTIONAL_GROUPS = ("gov",)
 
@@ -59,7 +59,7 @@ def cli() -> None:
     """
 
 
-for _command in (init, clone, pull, write, sync, tag, tables, history, read, diff, tags, status, validate):
+for _command in (init, clone, pull, write, sync, tag, tables, history, read, diff, tags, status, validate, compression):
     cli.add_command(_command)
 
 for _name in OPTIONAL_GROUPS:

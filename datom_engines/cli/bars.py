@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from tqdm import tqdm
+if TYPE_CHECKING:  # tqdm loads when the first bar is drawn
+    from tqdm import tqdm
 
 LABELS = {
     "hash": "hashing",
@@ -54,6 +55,8 @@ class ProgressBars:
                     bar.close()
                     del self._bars[stage]
             elif bar is None:
+                from tqdm import tqdm
+
                 self._bars[stage] = tqdm(
                     total=total,
                     initial=advance,

@@ -15,6 +15,7 @@ from typing import Any, TextIO, TypeVar
 import click
 
 from ..core import keys
+from ..core.codecs import normalize_compression
 from ..core.names import TableRef, validate_name
 from ..core.snapshots import validate_tag_name
 from ..errors import DatomError, InvalidNameError
@@ -169,6 +170,36 @@ def storage_options_option(f: F) -> F:
         help="Store credentials/settings, repeatable (e.g. aws_endpoint_url=http://...). "
         "Prefer the usual AWS_* environment variables for secrets.",
     )(f)
+
+
+COMPRESSION_HELP = (
+    "Parquet codecs: auto (per column, measured on a sample), zstd, snappy, lz4, gzip or none, or COLUMN=CODEC "
+    "(repeatable; other columns auto) [default: the project's setting, see `datom compression`]."
+)
+
+
+def compression_option(f: F) -> F:
+    """A repeatable ``--compression CODEC|COLUMN=CODEC`` passed to the command as ``compression``."""
+    return click.option("--compression", "compression", multiple=True, metavar="CODEC", help=COMPRESSION_HELP)(f)
+
+
+def parse_compression(values: Sequence[str]) -> str | dict[str, str] | None:
+    """``--compression`` values as a ``compression=`` setting (None when not given); usage error when bad."""
+    if not values:
+        return None
+    pairs = [v.partition("=") for v in values]
+    if all(sep for _, sep, _ in pairs):
+        setting: str | dict[str, str] = {k.strip(): v.strip() for k, _, v in pairs}
+    elif len(values) == 1:
+        setting = values[0]
+    else:
+        raise click.BadParameter(
+            "give one codec, or COLUMN=CODEC items (other columns stay auto)", param_hint="'--compression'"
+        )
+    try:
+        return normalize_compression(setting)
+    except DatomError as exc:
+        raise click.BadParameter(f"{exc.message} ({exc.hint})", param_hint="'--compression'") from None
 
 
 READ_STORE_HELP = (

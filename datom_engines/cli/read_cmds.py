@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-import polars as pl
 
 from ..core.metadata import utc_timestamp
 from ..core.names import TableRef
@@ -133,6 +132,8 @@ def _write_output(output: Path, write: Callable[[Path], None]) -> None:
     A failed write (disk full, permission denied...) leaves no partial file behind. An output that
     exists and is not a regular file (``/dev/stdout``, a pipe) is written in place.
     """
+    import polars as pl
+
     in_place = output.exists() and not _is_regular(output)
     try:
         if in_place:
@@ -213,6 +214,8 @@ def read(
     output without --columns is the stored file itself, byte for byte. An existing --output file is
     kept unless --force is given; a failed export leaves no partial file.
     """
+    import polars as pl
+
     if sum(x is not None for x in (version, as_of, tag)) > 1:
         raise click.UsageError("give only one of --version, --as-of and --tag")
     st = state()

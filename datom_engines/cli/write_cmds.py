@@ -13,10 +13,12 @@ from ..project.sync import SyncError, SyncResult
 from .common import (
     TABLE,
     clone_options,
+    compression_option,
     emit,
     format_table,
     json_option,
     name_arg,
+    parse_compression,
     parse_storage_options,
     short,
     state,
@@ -138,8 +140,11 @@ def pull() -> None:
     help="Read FILE as this format (csv, parquet, xlsx, xpt, ...) [default: its extension].",
 )
 @click.option("--message", "-m", default=None, help="Commit message [default: 'Write TABLE from FILE'].")
+@compression_option
 @clone_options
-def write(file: Path, table: TableRef | None, fmt: str | None, message: str | None) -> None:
+def write(
+    file: Path, table: TableRef | None, fmt: str | None, message: str | None, compression: tuple[str, ...]
+) -> None:
     """Write a file (CSV, parquet, Excel, SAS...) as a table version.
 
     TABLE defaults to FILE's name without its extension.
@@ -148,12 +153,15 @@ def write(file: Path, table: TableRef | None, fmt: str | None, message: str | No
     `datom sync` would record it. Writing identical content again creates nothing.
     """
     st = state()
+    codecs = parse_compression(compression)
     if table is not None:
         proj, name = table_project(table, developer=True)
     else:
         proj, name = _developer_project(), None
     try:
-        result = proj.write_file(file, name, format=fmt, message=message, progress=st.progress_bars())
+        result = proj.write_file(
+            file, name, format=fmt, message=message, progress=st.progress_bars(), compression=codecs
+        )
     finally:
         st.progress_bars().close()
     verb = {"full": "new version", "metadata_only": "new version (same data, new metadata)", "none": "no change"}
@@ -205,8 +213,11 @@ def _sync_text(result: SyncResult) -> str:
     show_default=True,
     help="On a bad file: record it and go on, or stop (problems found before writing stop before anything is written).",
 )
+@compression_option
 @clone_options
-def sync(folder: Path | None, pattern: str, dry_run: bool, continue_on_error: bool) -> int:
+def sync(
+    folder: Path | None, pattern: str, dry_run: bool, continue_on_error: bool, compression: tuple[str, ...]
+) -> int:
     """Sync a folder of files into table versions.
 
     FOLDER defaults to the clone's input_files (it must be flat).
@@ -218,10 +229,16 @@ def sync(folder: Path | None, pattern: str, dry_run: bool, continue_on_error: bo
     Exit code 1 when any file failed.
     """
     st = state()
+    codecs = parse_compression(compression)
     proj = _developer_project()
     try:
         result = proj.sync(
-            folder, pattern, continue_on_error=continue_on_error, dry_run=dry_run, progress=st.progress_bars()
+            folder,
+            pattern,
+            continue_on_error=continue_on_error,
+            dry_run=dry_run,
+            progress=st.progress_bars(),
+            compression=codecs,
         )
     except SyncError as exc:
         st.progress_bars().close()
@@ -302,3 +319,33 @@ def validate(fix: bool) -> int:
 
     emit(report.to_dict(), text)
     return 0 if report.valid else 1
+
+
+def _shown(setting: str | dict[str, str]) -> str:
+    return setting if isinstance(setting, str) else " ".join(f"{k}={v}" for k, v in setting.items())
+
+
+@click.command()
+@click.argument("setting", required=False, metavar="[CODEC]")
+@clone_options
+def compression(setting: str | None) -> None:
+    """Show or set the project's default parquet compression (shared by every writer).
+
+    \b
+    auto (the default) chooses an encoding and a codec per column from a sample of each write:
+    zstd where it saves enough, snappy or none where it does not. A codec (zstd, snappy, lz4, gzip,
+    none) applies to every column. Every R arrow build from CRAN reads all of them. The setting is
+    committed to .datom/project.yaml (a block R ignores); `datom write/sync --compression` overrides
+    it for one write (there also COLUMN=CODEC for single columns).
+    """
+    proj = _developer_project()
+    if not setting:
+        current = proj.compression_setting()
+        emit({"compression": current}, f"compression: {_shown(current)}")
+        return
+    commit = proj.set_compression(parse_compression((setting,)))
+    now = proj.compression_setting()
+    emit(
+        {"compression": now, "commit": commit},
+        f"compression: {_shown(now)}" + ("" if commit else " (unchanged)"),
+    )

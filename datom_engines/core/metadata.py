@@ -798,6 +798,35 @@ def replace_data_storage(text: str | bytes, storage: Mapping[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+PARQUET_BLOCK = "parquet:"
+"""A top-level block of ``project.yaml`` that only this implementation reads (R ignores keys it does not
+know, and its ``datom_repo_set_data_store`` rewrites ``storage.data`` only): ``parquet.compression``."""
+
+
+def replace_parquet_compression(text: str | bytes, compression: str | Mapping[str, str] | None) -> str:
+    """``project.yaml`` text with its ``parquet:`` block set to ``compression`` (None removes the block).
+
+    Every other line is kept as it was. ``compression`` is one codec name or ``{column: codec}``.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8-sig")
+    lines = text.splitlines()
+    if PARQUET_BLOCK in lines:
+        start = lines.index(PARQUET_BLOCK)
+        end = start + 1
+        while end < len(lines) and (lines[end].startswith("  ") or not lines[end].strip()):
+            end += 1
+        lines = [*lines[:start], *lines[end:]]
+    if compression is not None:
+        if isinstance(compression, Mapping):
+            block = [PARQUET_BLOCK, "  compression:"]
+            block += [f"    {_yaml_scalar(str(k))}: {_yaml_scalar(str(v))}" for k, v in compression.items()]
+        else:
+            block = [PARQUET_BLOCK, f"  compression: {_yaml_scalar(str(compression))}"]
+        lines = [*lines, *block]
+    return "\n".join(lines) + "\n"
+
+
 def _plain_yaml(value: Any) -> Any:
     if isinstance(value, datetime):
         return utc_timestamp(value)

@@ -7,13 +7,14 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dulwich.client import GitClient, HTTPUnauthorized, get_transport_and_path
+from dulwich.client import GitClient, HTTPUnauthorized, LocalGitClient, get_transport_and_path
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
 from dulwich.file import FileLocked
 from dulwich.objects import ZERO_SHA
 from dulwich.repo import Repo
 
 from ..errors import DatomError, GitError
+from .localremote import LocalRemote
 from .settings import config_get
 from .urls import is_url, redact, split_credentials
 from .values import REMOTE_NAME, GitCredentials
@@ -55,6 +56,7 @@ class Remote:
         self._client_key: tuple[str, GitCredentials | None] | None = None
         #: the remote's tags (``refs/tags/<name>`` -> tag object) as of the last fetch
         self.last_tags: dict[bytes, bytes] = {}
+        self._local: LocalRemote | None = None
 
     @property
     def url(self) -> str | None:
@@ -63,7 +65,11 @@ class Remote:
         return None if remote is None else remote[1]
 
     def close(self) -> None:
-        """Close the transport's connections."""
+        """Close the transport's connections (and the remote repository when it is local)."""
+        if self._local is not None:
+            with contextlib.suppress(Exception):
+                self._local.close()
+            self._local = None
         if self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.close()
@@ -85,6 +91,17 @@ class Remote:
             client, remote_path = get_transport_and_path(location, config=self._repo.get_config_stack(), **kwargs)
             self._client, self._client_path, self._client_key = client, remote_path, key
         return self._client, self._client_path, url
+
+    def local(self) -> LocalRemote | None:
+        """The remote repository itself when it is on this machine (kept open), else None."""
+        client, path, _ = self.client()
+        if not isinstance(client, LocalGitClient):
+            return None
+        if self._local is None or self._local.path != path:
+            if self._local is not None:
+                self._local.close()
+            self._local = LocalRemote(path)
+        return self._local
 
     @contextlib.contextmanager
     def errors(self, action: str, url: str) -> Iterator[None]:
@@ -139,8 +156,14 @@ class Remote:
             return sorted({sha for sha in seen.values() if sha not in store})
 
         with self.errors(f"{context} from", url):
-            result = client.fetch(remote_path, self._repo, determine_wants=determine_wants)
-        symrefs = dict(getattr(result, "symrefs", None) or {})
+            local = self.local()
+            if local is not None:
+                determine_wants(local.shared_refs())
+                symrefs = local.symrefs()
+                local.fetch_into(self._repo, seen.values())
+            else:
+                result = client.fetch(remote_path, self._repo, determine_wants=determine_wants)
+                symrefs = dict(getattr(result, "symrefs", None) or {})
         missing = [name for name, sha in seen.items() if sha not in store]
         if missing:
             raise GitError(f"git {context} from {redact(url)} did not deliver {missing[0].decode()}")
@@ -195,6 +218,9 @@ class Remote:
             return self._repo.object_store.generate_pack_data(have, want, ofs_delta=ofs_delta, progress=progress)
 
         with self.errors("push to", url):
+            local = self.local()
+            if local is not None:
+                return local.swap_ref(self._repo, branch_ref, new, expected)
             try:
                 result = client.send_pack(remote_path, update_refs, generate_pack_data)
             except FileLocked:

@@ -7,10 +7,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
+from ..core.codecs import AUTO, Compression
 from ..core.names import TableRef, validate_name
 from ..core.snapshots import Tag
 from ..core.values import TableInfo, Version
@@ -21,7 +20,7 @@ from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
 from . import reading
 from . import tags as tag_ops
-from .prepare import PreparedData
+from .config import configured_compression, read_config
 from .results import (
     ProjectSnapshot,
     ResolvedVersion,
@@ -30,6 +29,11 @@ from .results import (
 from .snapshots import project_snapshot
 from .transaction import Transaction
 from .writing import Provenance, write_table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from .prepare import PreparedData
 
 
 class ProjectHandle:
@@ -90,15 +94,21 @@ class ProjectHandle:
         progress: Progress | None = None,
         provenance: Provenance | None = None,
         prepared: PreparedData | None = None,
+        compression: Compression = None,
     ) -> WriteResult:
         """Write ``data`` (Polars, pyarrow or pandas frame) as a new version of ``table``.
 
         ``custom`` is free-form JSON metadata (part of the version identity); ``parents`` lists the
         table versions this one was derived from (see :meth:`parent`). Writing identical data and
-        metadata again creates nothing (``change == "none"``). ``provenance`` and ``prepared`` are for
-        the sync path (imported tables, data already hashed and serialised).
+        metadata again creates nothing (``change == "none"``). ``compression`` picks the parquet codecs
+        (``"auto"``: per column from a sample; a codec name; or ``{column: codec}``), default the
+        project's setting (:meth:`compression_setting`); it changes the stored bytes, never the version.
+        ``provenance`` and ``prepared`` are for the sync path (imported tables, data already hashed and
+        serialised).
         """
         repo = self._require_repo("write")
+        if compression is None and prepared is None:
+            compression = self.compression_setting()
         with self._lock:
             return write_table(
                 repo,
@@ -113,6 +123,7 @@ class ProjectHandle:
                 progress=progress,
                 prepared=prepared,
                 expected_location=self.recorded_location,
+                compression=compression,
             )
 
     def transaction(self, message: str | None = None, *, progress: Progress | None = None) -> Transaction:
@@ -166,6 +177,13 @@ class ProjectHandle:
 
     def _git_config(self) -> Any:
         return self.repo.config() if self.repo is not None else None
+
+    def compression_setting(self) -> str:
+        """The project's default parquet ``compression`` (``parquet.compression`` in project.yaml at the
+        clone's HEAD; ``"auto"`` when unset or for a reader)."""
+        if self.repo is None or self.repo.head() is None:
+            return AUTO
+        return configured_compression(read_config(self.repo, self.repo.head()))
 
     # ----- reading ---------------------------------------------------------------------------------
     def resolve(

@@ -21,12 +21,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgumentError, UnsupportedDataError
-from . import fread
+
+if TYPE_CHECKING:  # polars is imported when a file is read (the CLI starts without it)
+    import polars as pl
 
 SUPPORTED_FORMATS = (
     "csv",
@@ -77,6 +77,10 @@ def _sniff_separator(path: Path) -> str:
 
 def read_text(path: Path, fmt: str) -> pl.DataFrame:
     """A delimited text file, typed like ``data.table::fread``."""
+    import polars as pl
+
+    from . import fread
+
     sep = _SEPARATORS.get(fmt) or _sniff_separator(path)
     raw = pl.read_csv(
         path,
@@ -91,6 +95,7 @@ def read_text(path: Path, fmt: str) -> pl.DataFrame:
 
 def read_parquet(path: Path) -> pl.LazyFrame:
     """A parquet file, lazily (streamed to the store's parquet without loading it whole)."""
+    import polars as pl
     import pyarrow.parquet as pq
 
     pq.read_schema(path)  # fail now, with a clear message, if this is not a parquet file
@@ -103,6 +108,8 @@ def read_excel(path: Path) -> pl.DataFrame:
         import fastexcel  # noqa: F401
     except ImportError as exc:
         raise UnsupportedDataError(f"reading {path.name} needs the fastexcel package", hint=_FORMATS_HINT) from exc
+    import polars as pl
+
     frame = pl.read_excel(path, engine="calamine", sheet_id=1)
     out = []
     for name, dtype in frame.schema.items():
@@ -137,6 +144,8 @@ def _pyreadstat(fmt: str) -> Callable[..., Any]:
 
 def read_statistical(path: Path, fmt: str) -> pl.DataFrame:
     """A SAS, SPSS or Stata file through pyreadstat (values as ``haven`` reads them)."""
+    import polars as pl
+
     frame, _meta = _pyreadstat(fmt)(str(path), output_format="polars")
     casts = [pl.col(n).cast(pl.Float64) for n, t in frame.schema.items() if t.is_integer() or t == pl.Float32]
     return frame.with_columns(casts) if casts else frame

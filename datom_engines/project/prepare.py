@@ -4,6 +4,11 @@ Eager frames are hashed and serialised at the same time on two threads (hashlib,
 parquet writer all release the GIL). A Polars LazyFrame, or a pyarrow ``RecordBatchReader`` (what
 DuckDB and other engines stream), is written to parquet without being collected and then hashed from
 the file in batches, so tables larger than memory can be written.
+
+The parquet layout (an encoding and a codec per column) is chosen by :mod:`.layout` from a sample of
+the rows (for a stream: of its first row group), unless ``compression=`` names a codec. A LazyFrame is
+written by Polars' own streaming sink, which takes one codec for the whole file: ``auto`` means ZSTD
+there, and a per-column mapping is refused.
 """
 
 from __future__ import annotations
@@ -23,13 +28,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..core import cv1
+from ..core.codecs import AUTO, Compression, normalize_compression
 from ..core.frames import is_lazy, to_arrow
-from ..errors import UnsupportedDataError
+from ..errors import InvalidArgumentError, UnsupportedDataError
 from ..progress import Progress, stage
 from ..storage.integrity import sha256_file
+from .layout import ROW_GROUP_SIZE, ParquetLayout, choose_layout
 
-ROW_GROUP_SIZE = 1_000_000
-COMPRESSION = "zstd"
+LAZY_DEFAULT_CODEC = "zstd"
+IN_MEMORY_BYTES = 8 * 2**20
+"""Tables up to this size (in memory) are hashed and serialised on the calling thread, the parquet in
+memory first: starting threads and streaming through a hashing file would cost more than the work."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,26 +89,46 @@ class _HashingWriter(io.RawIOBase):
         return self._sha.hexdigest()
 
 
-def write_parquet(data: pa.Table | pa.RecordBatchReader, path: str) -> tuple[str, int]:
-    """Write a table or a stream of batches as parquet (zstd, ~1M-row groups); return ``(sha256, size)``.
+def write_parquet(data: pa.Table | pa.RecordBatchReader, path: str, compression: Compression = None) -> tuple[str, int]:
+    """Write a table or a stream of batches as parquet (a layout per column, ~1M-row groups); return
+    ``(sha256, size)``.
 
     A stream is buffered up to one row group at a time, so memory stays bounded by the row-group size
-    whatever batch sizes the source yields.
+    whatever batch sizes the source yields; its layout is chosen from its first row group.
     """
+    if isinstance(data, pa.Table) and data.nbytes <= IN_MEMORY_BYTES:
+        buf = pa.BufferOutputStream()  # a small table: serialise in memory, hash the bytes, write them once
+        pq.write_table(data, buf, row_group_size=ROW_GROUP_SIZE, **choose_layout(data, compression).writer_options())
+        body = buf.getvalue()
+        with open(path, "wb") as fh:
+            fh.write(body)
+        return hashlib.sha256(body).hexdigest(), body.size
     with open(path, "wb") as raw:
         sink = _HashingWriter(raw)
         try:
             if isinstance(data, pa.Table):
-                pq.write_table(data, sink, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE)
+                options = choose_layout(data, compression).writer_options()
+                pq.write_table(data, sink, row_group_size=ROW_GROUP_SIZE, **options)
             else:
-                _write_stream(data, sink)
+                _write_stream(data, sink, compression)
         finally:
             digest = sink.hexdigest()
     return digest, sink.size
 
 
-def _write_stream(reader: pa.RecordBatchReader, sink: _HashingWriter) -> None:
-    with pq.ParquetWriter(sink, reader.schema, compression=COMPRESSION) as writer:
+def _write_stream(reader: pa.RecordBatchReader, sink: _HashingWriter, compression: Compression) -> None:
+    writer: pq.ParquetWriter | None = None
+
+    def open_writer(first: pa.Table) -> pq.ParquetWriter:
+        layout: ParquetLayout = choose_layout(first, compression)
+        return pq.ParquetWriter(sink, reader.schema, **layout.writer_options())
+
+    def emit(table: pa.Table) -> None:
+        nonlocal writer
+        writer = writer or open_writer(table)
+        writer.write_table(table, row_group_size=ROW_GROUP_SIZE)
+
+    try:
         pending: list[pa.RecordBatch] = []
         rows = 0
         for batch in reader:
@@ -108,11 +137,16 @@ def _write_stream(reader: pa.RecordBatchReader, sink: _HashingWriter) -> None:
             if rows >= ROW_GROUP_SIZE:
                 buffered = pa.Table.from_batches(pending, reader.schema)
                 full = rows - rows % ROW_GROUP_SIZE
-                writer.write_table(buffered.slice(0, full), row_group_size=ROW_GROUP_SIZE)
+                emit(buffered.slice(0, full))
                 pending = buffered.slice(full).to_batches()
                 rows -= full
         if rows:
-            writer.write_table(pa.Table.from_batches(pending, reader.schema), row_group_size=ROW_GROUP_SIZE)
+            emit(pa.Table.from_batches(pending, reader.schema))
+        elif writer is None:  # an empty stream: a file with the schema and no row group
+            writer = open_writer(reader.schema.empty_table())
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _check_columns(names: list[str]) -> None:
@@ -127,52 +161,72 @@ def _check_columns(names: list[str]) -> None:
         raise UnsupportedDataError(f"column names must be non-empty strings, got {bad!r}", hint="rename the columns")
 
 
-def prepare(data: Any, workdir: str | None = None, progress: Progress | None = None) -> PreparedData:
+def prepare(
+    data: Any, workdir: str | None = None, progress: Progress | None = None, compression: Compression = None
+) -> PreparedData:
     """Hash and serialise ``data`` into a parquet file in ``workdir`` (a temp dir by default).
 
-    Nothing is written when the frame is empty or has unsupported columns: those errors are raised
-    before the parquet file is started.
+    ``compression`` is ``None``/``"auto"`` (a codec per column, measured), one codec name for every
+    column, or ``{column: codec}`` (see :mod:`.layout`). Nothing is written when the frame is empty,
+    has unsupported columns or a bad ``compression``: those errors are raised before the parquet file
+    is started. The choice never changes ``data_sha``.
     """
+    setting = normalize_compression(compression)
     workdir = workdir or tempfile.mkdtemp(prefix="datom-write-")
     path = os.path.join(workdir, "data.parquet")
     if is_lazy(data):
-        return _prepare_lazy(data, path, progress)
+        return _prepare_lazy(data, path, progress, setting)
     if isinstance(data, pa.RecordBatchReader):
-        return _prepare_stream(data, path, progress)
+        return _prepare_stream(data, path, progress, setting)
     table = to_arrow(data)
     _check_columns(table.column_names)
     cv1.check_hashable(table)
+    choose_layout(table.slice(0, 0), setting)  # a mapping naming unknown columns fails before any work
+    if table.nbytes <= IN_MEMORY_BYTES:  # threads cost more than they save on a small table
+        with stage(progress, "hash", table.nbytes):
+            digest = cv1.hash_table(table, threads=1)
+            parquet_sha, size = write_parquet(table, path, setting)
+        return PreparedData(digest, path, parquet_sha, size, tuple(table.column_names))
     with stage(progress, "hash", table.nbytes), ThreadPoolExecutor(2, thread_name_prefix="datom-prepare") as pool:
         # the parquet writer is single-threaded: leave it a core of its own
         hashing = pool.submit(cv1.hash_table, table, threads=max(1, (os.cpu_count() or 2) - 1))
-        writing = pool.submit(write_parquet, table, path)
+        writing = pool.submit(write_parquet, table, path, setting)
         digest = hashing.result()
         parquet_sha, size = writing.result()
     return PreparedData(digest, path, parquet_sha, size, tuple(table.column_names))
 
 
-def _prepare_lazy(lf: Any, path: str, progress: Progress | None) -> PreparedData:
+def _prepare_lazy(lf: Any, path: str, progress: Progress | None, setting: str | dict[str, str]) -> PreparedData:
     """Stream a LazyFrame to parquet, then hash it from the file (two passes when there are strings)."""
     import polars as pl
 
+    if isinstance(setting, dict):
+        raise InvalidArgumentError(
+            "a LazyFrame is written by Polars' streaming parquet sink, which takes one codec for the whole file",
+            hint="pass one codec name, or collect the frame first to set codecs per column",
+        )
     schema = lf.collect_schema()
     _check_columns(list(schema.names()))
     # the dtypes come from the schema alone: nothing of the plan is executed before the sink
     cv1.check_hashable(to_arrow(pl.DataFrame(schema=schema)), allow_empty=True)
+    codec = LAZY_DEFAULT_CODEC if setting == AUTO else ("uncompressed" if setting == "none" else setting)
     with stage(progress, "write", None):
-        lf.sink_parquet(path, compression=COMPRESSION, row_group_size=ROW_GROUP_SIZE)
+        lf.sink_parquet(path, compression=codec, row_group_size=ROW_GROUP_SIZE)
     with stage(progress, "hash", os.path.getsize(path)):
         digest = cv1.hash_parquet(path)
     return PreparedData(digest, path, sha256_file(path), os.path.getsize(path), tuple(schema.names()))
 
 
-def _prepare_stream(reader: pa.RecordBatchReader, path: str, progress: Progress | None) -> PreparedData:
+def _prepare_stream(
+    reader: pa.RecordBatchReader, path: str, progress: Progress | None, setting: str | dict[str, str]
+) -> PreparedData:
     """Write a stream of record batches to parquet, then hash it from the file (like a LazyFrame)."""
     schema = reader.schema
     _check_columns(list(schema.names))
     cv1.check_hashable(schema)
+    choose_layout(schema.empty_table(), setting)  # a mapping naming unknown columns fails before any work
     with stage(progress, "write", None):
-        parquet_sha, size = write_parquet(reader, path)
+        parquet_sha, size = write_parquet(reader, path, setting)
     with stage(progress, "hash", size):
         digest = cv1.hash_parquet(path)
     return PreparedData(digest, path, parquet_sha, size, tuple(schema.names))

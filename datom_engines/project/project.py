@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 
 from ..core import jsonfmt, keys
-from ..errors import NotFoundError
+from ..core.codecs import AUTO, Compression, normalize_compression
+from ..core.metadata import replace_parquet_compression
+from ..errors import InvalidArgumentError, NotFoundError
 from ..gitrepo import GitRepo
 from ..progress import Progress
 from .diff import VersionDiff, diff_versions
@@ -14,6 +16,7 @@ from .publish import inspect_table, publish, restore_snapshots, stale_tables
 from .results import ProjectStatus, PullResult, TableCheck, ValidationReport, WriteResult
 from .snapshot_mirror import log_is_current, mirror_tags, missing_tag_records, rebuild_log
 from .sync import SyncPlan, SyncResult, import_file, input_counts, scan_inputs, sync_inputs
+from .writing import push_with_retry
 
 
 class Project(ProjectHandle):
@@ -32,13 +35,15 @@ class Project(ProjectHandle):
         format: str | None = None,
         message: str | None = None,
         progress: Progress | None = None,
+        compression: Compression = None,
     ) -> WriteResult:
         """Import a source file (CSV, parquet, Excel, SAS, SPSS, Stata) as a new version of ``table``.
 
         ``table`` defaults to the file name without its extension; ``format`` to the extension. The
         version is recorded as imported, with the file's ``original_file_sha``, as a sync would.
+        ``compression`` as for :meth:`write` (default: the project's setting).
         """
-        return import_file(self, path, table, fmt=format, message=message, progress=progress)
+        return import_file(self, path, table, fmt=format, message=message, progress=progress, compression=compression)
 
     def sync_plan(
         self, path: str | os.PathLike[str] | None = None, pattern: str = "*", *, progress: Progress | None = None
@@ -54,13 +59,56 @@ class Project(ProjectHandle):
         continue_on_error: bool = True,
         dry_run: bool = False,
         progress: Progress | None = None,
+        compression: Compression = None,
     ) -> SyncResult:
         """Write new and changed files of an input folder as table versions, one commit each.
 
         See :mod:`datom_engines.project.sync`: a clone behind its remote is refused; every file is
-        classified and read before anything is written; ``dry_run`` stops there.
+        classified and read before anything is written; ``dry_run`` stops there. ``compression`` as for
+        :meth:`write` (default: the project's setting).
         """
-        return sync_inputs(self, path, pattern, continue_on_error=continue_on_error, dry_run=dry_run, progress=progress)
+        return sync_inputs(
+            self,
+            path,
+            pattern,
+            continue_on_error=continue_on_error,
+            dry_run=dry_run,
+            progress=progress,
+            compression=compression,
+        )
+
+    def set_compression(self, compression: Compression) -> str | None:
+        """Set the project's default parquet ``compression`` for every writer (commit + push).
+
+        ``compression`` is one codec name; ``"auto"`` (or None) removes the setting, and codecs are then
+        chosen per column from a sample. The setting lives under ``parquet:`` in ``.datom/project.yaml``,
+        a block R datom ignores. Returns the pushed commit (None when the setting was already that).
+        """
+        repo = self._require_repo("set the compression")
+        setting = normalize_compression(compression)
+        if isinstance(setting, dict):
+            raise InvalidArgumentError(
+                "a project's default compression is one codec (tables differ in their columns)",
+                hint="set one codec (`datom compression CODEC`); codecs per column go with one write "
+                "(`datom write FILE --compression COLUMN=CODEC`)",
+            )
+        value = None if setting == AUTO else setting
+        shown = setting
+
+        def make(base: str | None) -> str | None:
+            text = repo.read_file(base, keys.PROJECT_YAML_PATH) if base else None
+            if text is None:
+                raise NotFoundError(f"the clone at {repo.path} has no {keys.PROJECT_YAML_PATH}", hint="pull() first")
+            new = replace_parquet_compression(text, value).encode("utf-8")
+            if new == text:
+                return base
+            message = f"Set parquet compression: {shown}"
+            return repo.commit_files(base, {keys.PROJECT_YAML_PATH: new}, message, author=repo.identity())
+
+        with self._lock:
+            before = repo.head()
+            head = push_with_retry(repo, make, f"the data repo of {self.name!r}", hint="retry set_compression")
+        return None if head == before else head
 
     def diff(self, table: str, before: str, after: str | None = None) -> VersionDiff:
         """Compare two versions of ``table`` (``after`` defaults to the current one): shape and columns.

@@ -6,10 +6,7 @@ import os
 import shutil
 import tempfile
 from datetime import datetime
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from ..core import keys
 from ..core.metadata import metadata_sha, parse_timestamp
@@ -31,6 +28,9 @@ from ..storage.cache import active_cache
 from ..storage.integrity import check_integrity, download_verified, sha256_file
 from ..storage.objectstore import ObjectStore
 from .results import ResolvedVersion
+
+if TYPE_CHECKING:  # pyarrow loads when a table is read, not when a project is opened
+    import pyarrow as pa
 
 
 def read_manifest(store: ObjectStore) -> dict[str, Any]:
@@ -313,6 +313,8 @@ def fetch_parquet(
 
 
 def _check_columns(path: str, columns: list[str], resolved: ResolvedVersion) -> None:
+    import pyarrow.parquet as pq
+
     names = pq.read_schema(path).names
     unknown = [c for c in columns if c not in names]
     if unknown:
@@ -334,6 +336,8 @@ def read_arrow(
     Remote objects go through the read cache (see :mod:`datom_engines.storage.cache`): a second read
     of the same version downloads nothing.
     """
+    import pyarrow.parquet as pq
+
     if columns is not None and (isinstance(columns, str) or not all(isinstance(c, str) for c in columns)):
         raise InvalidArgumentError(
             f"columns must be a list of column names, got {columns!r}", hint='e.g. columns=["USUBJID", "AGE"]'

@@ -33,9 +33,10 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..core import jsonfmt, keys
+from ..core.codecs import Compression, normalize_compression
 from ..core.names import validate_name
 from ..core.values import ChangeKind
 from ..errors import (
@@ -52,9 +53,11 @@ from ..storage.integrity import sha256_file
 from ..storage.objectstore import make_tempdir
 from . import importers
 from .handle import ProjectHandle
-from .prepare import PreparedData, prepare
 from .results import WriteResult
 from .writing import Provenance
+
+if TYPE_CHECKING:
+    from .prepare import PreparedData
 
 FileStatus = Literal["new", "changed", "unchanged", "unsupported_format", "invalid_name", "duplicate_name"]
 FileOutcome = Literal["success", "error", "skipped", "planned"]
@@ -339,14 +342,24 @@ class _Prepared:
 
 
 def prepare_file(
-    project: ProjectHandle, path: Path, fmt: str, progress: Progress | None = None
+    project: ProjectHandle,
+    path: Path,
+    fmt: str,
+    progress: Progress | None = None,
+    compression: Compression = None,
 ) -> tuple[PreparedData, str]:
-    """Read a source file and prepare it for writing; returns the prepared data and its scratch dir."""
+    """Read a source file and prepare it for writing; returns the prepared data and its scratch dir.
+
+    ``compression`` defaults to the project's setting."""
+    from .prepare import prepare  # pyarrow and the hashing code load only when a file is written
+
+    if compression is None:
+        compression = project.compression_setting()
     frame = importers.read_file(path, fmt)
     workdir = make_tempdir(project.store)
     try:
         try:
-            prepared = prepare(frame, workdir, progress=progress)
+            prepared = prepare(frame, workdir, progress=progress, compression=compression)
         except DatomError as exc:
             raise type(exc)(f"{path.name}: {exc.message}", exc.hint) from exc
         except Exception as exc:  # a lazily read file (parquet) fails only when it is streamed
@@ -397,6 +410,7 @@ def import_file(
     fmt: str | None = None,
     message: str | None = None,
     progress: Progress | None = None,
+    compression: Compression = None,
 ) -> WriteResult:
     """Write one source file as a new version of ``table`` (default: the file name minus its extension).
 
@@ -412,7 +426,7 @@ def import_file(
     project._require_repo("write")
     with stage(progress, "hash", p.stat().st_size) as on_bytes:
         file_sha = sha256_file(str(p), on_bytes)
-    prepared, workdir = prepare_file(project, p, fmt, progress)
+    prepared, workdir = prepare_file(project, p, fmt, progress, compression)
     try:
         return write_prepared(
             project,
@@ -494,13 +508,17 @@ def sync_inputs(
     continue_on_error: bool = True,
     dry_run: bool = False,
     progress: Progress | None = None,
+    compression: Compression = None,
 ) -> SyncResult:
     """Scan, prepare and write the files of an input folder (see the module docstring).
+
+    ``compression`` (default: the project's setting) is checked before any file is read.
 
     ``dry_run`` stops after the prepare phase: every file's result is ``planned`` (with the ``change``
     the write would make), ``skipped`` or ``error``, and nothing is written.
     """
     repo = project._require_repo("sync")
+    compression = normalize_compression(compression) if compression is not None else project.compression_setting()
     ensure_not_behind(repo)
     plan = scan_inputs(project, path, pattern, progress=progress)
     results: dict[Path, FileResult] = {}
@@ -534,7 +552,7 @@ def sync_inputs(
         with stage(progress, "import", sum(f.size for f in plan.actionable)) as on_bytes:
             for f in plan.actionable:
                 try:
-                    data, workdir = prepare_file(project, f.path, f.format, progress)
+                    data, workdir = prepare_file(project, f.path, f.format, progress, compression)
                 except Exception as exc:
                     results[f.path] = FileResult(f, "error", error=_error_text(exc))
                     if not continue_on_error and not dry_run:

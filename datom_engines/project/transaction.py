@@ -22,16 +22,20 @@ import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..core.codecs import Compression
 from ..errors import InvalidArgumentError
 from ..gitrepo import GitRepo
 from ..progress import Progress
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore, make_tempdir
-from .prepare import PreparedData, prepare
+from .config import configured_compression, read_config
 from .results import TransactionResult
 from .writing import Provenance, TableSpec, TableWrite, commit_tables
+
+if TYPE_CHECKING:
+    from .prepare import PreparedData
 
 
 def _remove_dirs(paths: list[str]) -> None:
@@ -99,6 +103,7 @@ class Transaction:
         parents: Sequence[Mapping[str, Any]] | None = None,
         provenance: Provenance | None = None,
         prepared: PreparedData | None = None,
+        compression: Compression = None,
     ) -> None:
         """Add a new version of ``table`` (arguments as :meth:`Project.write`); nothing is published yet.
 
@@ -121,9 +126,13 @@ class Transaction:
                 hint="write each table once per transaction (combine the data first)",
             )
         if prepared is None:
+            from .prepare import prepare  # pyarrow and the hashing code load only when data is written
+
+            if compression is None and self._repo.head() is not None:
+                compression = configured_compression(read_config(self._repo, self._repo.head()))
             workdir = make_tempdir(self._store)
             self._workdirs.append(workdir)
-            prepared = prepare(data, workdir, progress=self._progress)
+            prepared = prepare(data, workdir, progress=self._progress, compression=compression)
         self._writes.append(TableWrite(spec, prepared))
 
     def commit(self) -> TransactionResult:

@@ -21,9 +21,10 @@ import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import jsonfmt, keys
+from ..core.codecs import Compression
 from ..core.metadata import (
     add_history_entry,
     build_metadata,
@@ -44,10 +45,12 @@ from ..storage.integrity import sha256_object
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore, make_tempdir
 from .config import read_config, recorded_location
-from .prepare import PreparedData, prepare
 from .publish import inspect_table, publish, stale_tables
 from .results import WriteResult
 from .snapshot_mirror import log_is_current
+
+if TYPE_CHECKING:
+    from .prepare import PreparedData
 
 MAX_PUSH_ATTEMPTS = 30
 DATOM_VERSION_FIELD = "datom_version"
@@ -422,8 +425,11 @@ def write_table(
     progress: Progress | None = None,
     prepared: PreparedData | None = None,
     expected_location: StoreLocation | None = None,
+    compression: Compression = None,
 ) -> WriteResult:
-    """Write ``data`` as a new version of ``table`` (see the module docstring for the order of steps)."""
+    """Write ``data`` as a new version of ``table`` (see the module docstring for the order of steps).
+
+    ``compression`` chooses the parquet codecs (see :mod:`.layout`); it never changes the version."""
     spec = TableSpec.validated(
         project, table, repo=repo, message=message, custom=custom, parents=parents, provenance=provenance
     )
@@ -431,8 +437,10 @@ def write_table(
     workdir = None
     try:
         if prepared is None:
+            from .prepare import prepare  # pyarrow and the hashing code load only when data is written
+
             workdir = make_tempdir(store)
-            prepared = prepare(data, workdir, progress=progress)
+            prepared = prepare(data, workdir, progress=progress, compression=compression)
         _, results = commit_tables(
             repo, store, project, [TableWrite(spec, prepared)], progress=progress, expected_location=expected_location
         )
