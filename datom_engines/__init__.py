@@ -22,13 +22,14 @@ imported, whether before or after this package (:mod:`._polars_hook`).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._polars_hook import register_when_polars_loads
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .api import history, project, read, resolve, snapshot, tables, tags, write
+    from .api import history, read, resolve, snapshot, tables, tags, write
     from .core.cv1 import Cv1Digest, column_hashes, data_sha
     from .core.metadata import metadata_sha
     from .core.names import TableRef
@@ -89,7 +90,6 @@ if TYPE_CHECKING:
 #: public name -> the module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
     "history": ".api",
-    "project": ".api",
     "read": ".api",
     "resolve": ".api",
     "snapshot": ".api",
@@ -170,6 +170,19 @@ _EXPORTS: dict[str, str] = {
     "init": ".project.lifecycle:init_project",
     "clone": ".project.lifecycle:clone_project",
 }
+
+
+# Importing a subpackage for the first time binds it as an attribute of this package, which would shadow
+# the function ``project`` below once anything imported ``datom_engines.project``: import it now (its
+# ``__init__`` is empty), then define the function.
+from . import project as _project_package  # noqa: E402, F401
+
+
+def project(name: str, *, storage_options: Mapping[str, Any] | None = None) -> Project:
+    """The project called ``name`` (opened in this process, or found through governance)."""
+    from .api import project as find
+
+    return find(name, storage_options=storage_options)
 
 
 def __getattr__(name: str) -> Any:

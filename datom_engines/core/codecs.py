@@ -10,7 +10,7 @@ from ..errors import InvalidArgumentError
 CODECS = ("zstd", "snappy", "lz4", "gzip", "none")
 """Codecs a ``compression=`` setting may name. Every R arrow build from CRAN (the prebuilt libarrow of
 Windows, macOS and Linux, and default source builds) reads all of them; LZ4 is written as LZ4_RAW (R
-arrow >= 9). ``none`` is readable even by a minimal (``LIBARROW_MINIMAL=true``) source build."""
+arrow >= 10). ``none`` is readable even by a minimal (``LIBARROW_MINIMAL=true``) source build."""
 
 AUTO = "auto"
 """Choose a codec per column from a sample of the data (the default)."""

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..core.codecs import AUTO, Compression, normalize_compression
+from ..core.kinds import is_string_type
 from ..errors import InvalidArgumentError
 
 ROW_GROUP_SIZE = 1_000_000
@@ -187,14 +188,7 @@ def _small_layout(schema: pa.Schema, setting: str | dict[str, str]) -> ParquetLa
         value = setting.get(name, AUTO) if isinstance(setting, dict) else setting
         return "zstd" if value == AUTO else value
 
-    dictionary = tuple(
-        f.name
-        for f in schema
-        if pa.types.is_dictionary(f.type)
-        or pa.types.is_string(f.type)
-        or pa.types.is_large_string(f.type)
-        or pa.types.is_string_view(f.type)
-    )
+    dictionary = tuple(f.name for f in schema if pa.types.is_dictionary(f.type) or is_string_type(f.type))
     return ParquetLayout({n: codec(n) for n in schema.names}, dictionary, ())
 
 
