@@ -23,6 +23,7 @@ import pytest
 from datom_engines.core import cv1
 from datom_engines.core.cv1 import (
     Cv1Digest,
+    StreamHasher,
     classify_columns,
     column_hashes,
     data_sha,
@@ -999,6 +1000,52 @@ def test_hash_batches_matches_hash_table() -> None:
     needs = {"i64": False, "big": True}
     assert hash_batches(table.schema, batches, needs) == hash_table(table)
     assert calls == [None, ["s", "c"]]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_stream_hasher_hashes_as_batches_arrive(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No Int64 rule is given: "i64" (small values) stays num, "big" turns out to need i64 and is
+    # hashed again from the reread, with the string columns.
+    table = _mixed_table(3000)
+    monkeypatch.setattr(cv1, "PIECE_BYTES", 700)
+    rereads: list[list[str]] = []
+
+    def reread(columns: list[str]) -> list[pa.RecordBatch]:
+        rereads.append(columns)
+        return table.select(columns).to_batches(max_chunksize=900)
+
+    hasher = StreamHasher(table.schema, threads=threads)
+    for batch in table.to_batches(max_chunksize=640):
+        hasher.update(batch)
+    assert hasher.finish(reread) == hash_table(table)
+    assert rereads == [["big", "s", "c"]]
+
+
+def test_stream_hasher_without_second_pass_and_its_errors() -> None:
+    table = pa.table({"x": pa.array([1, 2**40, None], pa.int64()), "y": [0.5, None, 2.0]})
+    hasher = StreamHasher(table.schema, int64_needs_i64={"x": True})
+    hasher.update(table.to_batches()[0])
+    assert hasher.finish(None) == hash_table(table)  # nothing to read again
+    strings = pa.table({"s": ["a", None]})
+    hasher = StreamHasher(strings.schema)
+    hasher.update(strings.to_batches()[0])
+    with pytest.raises(InvalidArgumentError, match="second pass"):
+        hasher.finish(None)
+    hasher = StreamHasher(strings.schema)
+    hasher.update(strings.to_batches()[0])
+    with pytest.raises(InvalidArgumentError, match="second pass yielded 1 rows"):
+        hasher.finish(lambda cols: strings.slice(0, 1).to_batches())
+    with pytest.raises(UnsupportedDataError, match="at least one row"):
+        StreamHasher(strings.schema).finish(None)
+    with pytest.raises(UnsupportedDataError, match="not hashable"):
+        StreamHasher(pa.schema([("l", pa.list_(pa.int32()))]))
+
+
+def test_hash_parquet_threads_agree(tmp_path: Path) -> None:
+    table = _mixed_table(4000)
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, row_group_size=1000)
+    assert hash_parquet(path, threads=1) == hash_parquet(path, threads=2) == hash_table(table)
 
 
 def test_hash_batches_checks_its_input() -> None:

@@ -503,10 +503,6 @@ BatchSource = Callable[[list[str] | None], Iterable[pa.RecordBatch]]
 _Update = Callable[[pa.Array], None]
 
 
-class _NullsFound(Exception):
-    """A chr column announced as null-free held a null (its mask bytes were already hashed)."""
-
-
 def _chr_has_nulls(arr: pa.Array) -> bool:
     """True if a string / dictionary<string> array has a null value (incl. a null dictionary entry)."""
     if arr.null_count:
@@ -519,34 +515,173 @@ def _null_free_strings(hasher: _ColumnHasher) -> _Update:
 
     def update(arr: pa.Array) -> None:
         if _chr_has_nulls(arr):
-            raise _NullsFound(hasher.name)
+            # its all-zero mask was already hashed: the digest cannot be finished this way
+            raise InvalidArgumentError(f"column {hasher.name!r} was announced without nulls but has some")
         hasher.update_strings(arr)
 
     return update
 
 
-def _stream_pass(batches: Iterable[pa.RecordBatch], updates: Sequence[_Update], pool: ThreadPoolExecutor | None) -> int:
-    """Feed column i of every batch to ``updates[i]``; return the number of rows seen.
+class _Int64Range:
+    """Running min/max of an Int64 column whose ``i64`` rule is decided from its values."""
 
-    Columns of a batch are hashed concurrently while the next batch is being produced.
+    __slots__ = ("high", "low")
+
+    def __init__(self) -> None:
+        self.low: int | None = None
+        self.high: int | None = None
+
+    def update(self, arr: pa.Array) -> None:
+        minmax = pc.min_max(arr)
+        lo, hi = minmax["min"].as_py(), minmax["max"].as_py()
+        if lo is not None:
+            self.low = lo if self.low is None else min(self.low, lo)
+            self.high = hi if self.high is None else max(self.high, hi)
+
+    @property
+    def needs_i64(self) -> bool:
+        return int64_needs_i64(self.low, self.high)
+
+
+class StreamHasher:
+    """The datom-cv1 digest of a table that arrives as record batches, in row order, hashed as it comes.
+
+    :meth:`update` takes each batch: the columns are hashed concurrently on a thread pool (one task per
+    column, so a wide table uses every core) while the caller produces the next batch. Everything the
+    first pass can hash is hashed then: numeric, date, time and duration columns, and the null masks of
+    string columns. :meth:`finish` completes the digest; what the encoding puts *after* data not yet
+    seen needs a second pass, which ``reread(columns)`` supplies (for instance from the parquet file the
+    batches were written to) for just those columns:
+
+    * string (``chr``) columns: their bytes follow the mask of every row, so they come in a second
+      pass, unless the row count is known up front and the column is announced null-free
+      (``chr_without_nulls``), in which case its all-zero mask is hashed first and its strings stream;
+    * Int64 columns not in ``int64_needs_i64``: hashed as ``num`` while their min/max is tracked; a
+      column whose values turn out to need ``i64`` (some ``abs(v) > 2**31 - 1``) is hashed again.
+
+    ``threads`` caps the hashing threads (default: every core this process may use).
     """
-    rows = 0
-    pending: list[Future[None]] = []
-    for batch in batches:
-        if batch.num_columns != len(updates):
-            raise InvalidArgumentError(f"a batch has {batch.num_columns} columns where {len(updates)} were requested")
+
+    def __init__(
+        self,
+        schema: pa.Schema,
+        *,
+        int64_needs_i64: Mapping[str, bool] | None = None,
+        nrow: int | None = None,
+        chr_without_nulls: Collection[str] = (),
+        threads: int | None = None,
+    ) -> None:
+        decided = dict(int64_needs_i64 or {})
+        pending = pending_kinds(schema)
+        self.schema = schema
+        self.names: list[str] = list(schema.names)
+        self._nrow = nrow
+        check_dims(1 if nrow is None else nrow, len(self.names))
+        threads = threads or _worker_count()
+        pipelined = len(self.names) < threads
+        kinds = [
+            (KIND_I64 if decided.get(name) else KIND_NUM) if kind == KIND_INT64 else kind
+            for name, kind in zip(self.names, pending, strict=True)
+        ]
+        self._hashers = [_ColumnHasher(n, k, pipelined) for n, k in zip(self.names, kinds, strict=True)]
+        self._ranges: dict[int, _Int64Range] = {
+            i: _Int64Range() for i, kind in enumerate(pending) if kind == KIND_INT64 and self.names[i] not in decided
+        }
+        known = set(chr_without_nulls) if nrow is not None else set()
+        self._updates: list[_Update] = []
+        self._strings_later: list[int] = []
+        for i, hasher in enumerate(self._hashers):
+            if hasher.kind == KIND_CHR and self.names[i] in known:
+                hasher.update_zeros(nrow or 0)
+                self._updates.append(_null_free_strings(hasher))
+            elif i in self._ranges:
+                self._updates.append(_tracking(hasher, self._ranges[i]))
+            else:
+                self._updates.append(hasher.update_primary)
+                if hasher.kind == KIND_CHR:
+                    self._strings_later.append(i)
+        workers = min(len(self.names), threads)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cv1") if workers > 1 else None
+        self._pending: list[Future[None]] = []
+        self.rows = 0
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, []
         for future in pending:
             future.result()
-        pending = []
-        rows += batch.num_rows
+
+    def _feed(self, batch: pa.RecordBatch | pa.Table, updates: Sequence[_Update]) -> None:
+        if batch.num_columns != len(updates):
+            raise InvalidArgumentError(f"a batch has {batch.num_columns} columns where {len(updates)} were expected")
+        self._wait()  # a column's pieces must be hashed in order: the previous batch first
         for update, column in zip(updates, batch.columns, strict=True):
-            if pool is None:
+            if self._pool is None:
                 update(column)
             else:
-                pending.append(pool.submit(update, column))
-    for future in pending:
-        future.result()
-    return rows
+                self._pending.append(self._pool.submit(update, column))
+
+    def update(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Hash the next batch (all columns, schema order); returns once its hashing has started."""
+        self._feed(batch, self._updates)
+        self.rows += batch.num_rows
+
+    def finish(self, reread: BatchSource | None = None) -> Cv1Digest:
+        """Complete the digest; ``reread(columns)`` yields the same rows again holding just ``columns``.
+
+        ``reread`` is called at most once, and only when some column needs a second pass (it may be
+        None when none can: no string columns and every Int64 rule given).
+        """
+        try:
+            self._wait()
+            check_dims(self.rows, len(self.names))
+            if self._nrow is not None and self.rows != self._nrow:
+                raise InvalidArgumentError(f"the batches hold {self.rows} rows where nrow={self._nrow} was announced")
+            again = [i for i, r in self._ranges.items() if r.needs_i64]
+            for i in again:
+                self._hashers[i] = _ColumnHasher(self.names[i], KIND_I64, self._hashers[i].pipelined)
+            second = sorted([*self._strings_later, *again])
+            if second:
+                if reread is None:
+                    raise InvalidArgumentError(
+                        "this table needs a second pass over some columns, and no reread= was given"
+                    )
+                updates = [
+                    self._hashers[i].update_primary if i in again else self._hashers[i].update_strings for i in second
+                ]
+                rows = 0
+                for batch in reread([self.names[i] for i in second]):
+                    self._feed(batch, updates)
+                    rows += batch.num_rows
+                self._wait()
+                if rows != self.rows:
+                    raise InvalidArgumentError(f"the second pass yielded {rows} rows, the first {self.rows}")
+            return _make_digest(self.names, [h.hexdigest() for h in self._hashers], self.rows)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the hashing threads (the digest can no longer be finished)."""
+        if self._pool is not None:
+            for future in self._pending:
+                future.cancel()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self) -> StreamHasher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _tracking(hasher: _ColumnHasher, seen: _Int64Range) -> _Update:
+    """Update function hashing an Int64 column as ``num`` while tracking its range."""
+
+    def update(arr: pa.Array) -> None:
+        seen.update(arr)
+        hasher.update_primary(arr)
+
+    return update
 
 
 def hash_batches(
@@ -556,6 +691,7 @@ def hash_batches(
     *,
     nrow: int | None = None,
     chr_without_nulls: Collection[str] = (),
+    threads: int | None = None,
 ) -> Cv1Digest:
     """Return the datom-cv1 digest of a table given as a stream of record batches.
 
@@ -567,43 +703,15 @@ def hash_batches(
     When the row count ``nrow`` is known in advance, the chr columns named in ``chr_without_nulls``
     (known to hold no null, e.g. from parquet statistics) get their all-zero mask up front and their
     strings in the first pass, so the second pass is skipped when all chr columns are null-free. If
-    one of them does hold a null, :class:`InvalidArgumentError` is raised.
+    one of them does hold a null, :class:`InvalidArgumentError` is raised. See :class:`StreamHasher`.
     """
-    kinds = classify_columns(schema, int64_needs_i64)
-    names = schema.names
-    check_dims(1 if nrow is None else nrow, len(names))
-    pipelined = len(names) < _worker_count()
-    hashers = [_ColumnHasher(name, kind, pipelined) for name, kind in zip(names, kinds, strict=True)]
-    known = set(chr_without_nulls) if nrow is not None else set()
-    updates: list[_Update] = []
-    second: list[int] = []
-    for i, hasher in enumerate(hashers):
-        if hasher.kind == KIND_CHR and names[i] in known:
-            hasher.update_zeros(nrow or 0)
-            updates.append(_null_free_strings(hasher))
-        else:
-            updates.append(hasher.update_primary)
-            if hasher.kind == KIND_CHR:
-                second.append(i)
-    workers = min(len(names), _worker_count())
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cv1") if workers > 1 else None
-    try:
-        rows = _stream_pass(batches(None), updates, pool)
-        check_dims(rows, len(names))
-        if nrow is not None and rows != nrow:
-            raise InvalidArgumentError(f"the batches hold {rows} rows where nrow={nrow} was announced")
-        if second:
-            chr_rows = _stream_pass(
-                batches([names[i] for i in second]), [hashers[i].update_strings for i in second], pool
-            )
-            if chr_rows != rows:
-                raise InvalidArgumentError(f"the second pass yielded {chr_rows} rows, the first {rows}")
-    except _NullsFound as exc:
-        raise InvalidArgumentError(f"column {exc.args[0]!r} was announced without nulls but has some") from None
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
-    return _make_digest(names, [h.hexdigest() for h in hashers], rows)
+    classify_columns(schema, int64_needs_i64)  # every Int64 rule must be given here
+    with StreamHasher(
+        schema, int64_needs_i64=int64_needs_i64, nrow=nrow, chr_without_nulls=chr_without_nulls, threads=threads
+    ) as hasher:
+        for batch in batches(None):
+            hasher.update(batch)
+        return hasher.finish(batches)
 
 
 def _parquet_chr_without_nulls(pf: pq.ParquetFile, schema: pa.Schema, kinds: Sequence[str]) -> list[str]:
@@ -676,7 +784,7 @@ def _parquet_int64_decisions(pf: pq.ParquetFile, schema: pa.Schema, batch_size: 
     return decisions
 
 
-def _parquet_batch_size(pf: pq.ParquetFile) -> int:
+def parquet_batch_size(pf: pq.ParquetFile) -> int:
     """Rows per batch so that a batch holds about :data:`BATCH_BYTES` of uncompressed data."""
     meta = pf.metadata
     total = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
@@ -684,17 +792,21 @@ def _parquet_batch_size(pf: pq.ParquetFile) -> int:
     return int(min(1 << 22, max(1 << 12, BATCH_BYTES // per_row)))
 
 
-def hash_parquet(source: str | os.PathLike[str] | BinaryIO, *, batch_size: int | None = None) -> Cv1Digest:
+def hash_parquet(
+    source: str | os.PathLike[str] | BinaryIO, *, batch_size: int | None = None, threads: int | None = None
+) -> Cv1Digest:
     """Return the datom-cv1 digest of a parquet file, streaming it in record batches.
 
     The Int64 ``i64`` rule is decided from the row-group statistics when present, else from a
-    min/max pass over those columns. Memory use is bounded by the batch size, not the file size.
+    min/max pass over those columns. Memory use is bounded by the batch size, not the file size. The
+    columns of each batch are hashed concurrently (``threads`` caps the threads; default: every core)
+    while the next batch is decoded.
     """
     with pq.ParquetFile(source) as pf:
         schema = pf.schema_arrow
         pending_kinds(schema)
         check_dims(pf.metadata.num_rows, len(schema))
-        size = batch_size or _parquet_batch_size(pf)
+        size = batch_size or parquet_batch_size(pf)
         decisions = _parquet_int64_decisions(pf, schema, size)
         null_free = _parquet_chr_without_nulls(pf, schema, classify_columns(schema, decisions))
 
@@ -702,18 +814,21 @@ def hash_parquet(source: str | os.PathLike[str] | BinaryIO, *, batch_size: int |
             return pf.iter_batches(batch_size=size, columns=columns)
 
         try:
-            return hash_batches(schema, batches, decisions, nrow=pf.metadata.num_rows, chr_without_nulls=null_free)
+            return hash_batches(
+                schema, batches, decisions, nrow=pf.metadata.num_rows, chr_without_nulls=null_free, threads=threads
+            )
         except InvalidArgumentError:
             if not null_free:
                 raise
             # Statistics that lie about nulls: fall back to the two-pass plan.
-            return hash_batches(schema, batches, decisions)
+            return hash_batches(schema, batches, decisions, threads=threads)
 
 
 __all__ = [
     "HASH_ALGO",
     "KINDS",
     "Cv1Digest",
+    "StreamHasher",
     "check_hashable",
     "classify_columns",
     "column_hashes",

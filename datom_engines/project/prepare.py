@@ -1,9 +1,10 @@
 """Turn a user's frame into what a write needs: its datom-cv1 digest and a parquet file with its SHA-256.
 
 Eager frames are hashed and serialised at the same time on two threads (hashlib, numpy and the
-parquet writer all release the GIL). A Polars LazyFrame, or a pyarrow ``RecordBatchReader`` (what
-DuckDB and other engines stream), is written to parquet without being collected and then hashed from
-the file in batches, so tables larger than memory can be written.
+parquet writer all release the GIL). A Polars LazyFrame is sunk to parquet by Polars and then hashed
+from the file in batches. A pyarrow ``RecordBatchReader`` (what DuckDB, Spark and Dask writes stream)
+is hashed batch by batch as it is written, so only its string columns are read back. Neither is ever
+collected in memory, so tables larger than memory can be written.
 
 The parquet layout (an encoding and a codec per column) is chosen by :mod:`.layout` from a sample of
 the rows (for a stream: of its first row group), unless ``compression=`` names a codec. A LazyFrame is
@@ -20,6 +21,7 @@ import queue
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -220,13 +222,31 @@ def _prepare_lazy(lf: Any, path: str, progress: Progress | None, setting: str | 
 def _prepare_stream(
     reader: pa.RecordBatchReader, path: str, progress: Progress | None, setting: str | dict[str, str]
 ) -> PreparedData:
-    """Write a stream of record batches to parquet, then hash it from the file (like a LazyFrame)."""
+    """Write a stream of record batches to parquet, hashing each batch as it passes (see ``StreamHasher``).
+
+    The datom-cv1 digest of every column except the string bytes is computed while the stream is
+    written; string columns (and Int64 columns whose values turn out to need ``i64``) are then read
+    back from the file just written, only those columns. Memory stays bounded by a row group.
+    """
     schema = reader.schema
     _check_columns(list(schema.names))
     cv1.check_hashable(schema)
     choose_layout(schema.empty_table(), setting)  # a mapping naming unknown columns fails before any work
-    with stage(progress, "write", None):
-        parquet_sha, size = write_parquet(reader, path, setting)
-    with stage(progress, "hash", size):
-        digest = cv1.hash_parquet(path)
+    with cv1.StreamHasher(schema) as hasher:
+
+        def hashed() -> Iterator[pa.RecordBatch]:
+            for batch in reader:
+                if batch.num_rows:
+                    hasher.update(batch)
+                    yield batch
+
+        with stage(progress, "write", None):
+            parquet_sha, size = write_parquet(pa.RecordBatchReader.from_batches(schema, hashed()), path, setting)
+        with stage(progress, "hash", size):
+            digest = hasher.finish(lambda columns: _reread(path, columns))
     return PreparedData(digest, path, parquet_sha, size, tuple(schema.names))
+
+
+def _reread(path: str, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    with pq.ParquetFile(path) as pf:
+        yield from pf.iter_batches(columns=columns, batch_size=cv1.parquet_batch_size(pf))
