@@ -5,8 +5,9 @@ A location is a protocol, a *root* (a bucket, or an absolute directory for local
 in ``storage_options`` only and are never written to any file.
 
 ``storage_options`` may be given in the keys Polars uses (``aws_access_key_id``, ``aws_endpoint_url``...)
-or in fsspec/s3fs keys (``key``, ``secret``, ``endpoint_url``...); :func:`fsspec_options` and
-:func:`polars_options` translate one set for each consumer so every engine sees the same store.
+or in fsspec/s3fs keys (``key``, ``secret``, ``endpoint_url``...); :func:`fsspec_options`,
+:func:`polars_options` and :func:`hadoop_options` (Spark's ``s3a://`` filesystem) translate one set for
+each consumer so every engine sees the same store.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -221,6 +223,19 @@ class StoreLocation:
         """storage_options translated for Polars' native cloud readers (None for local)."""
         return polars_options(self.protocol, self.storage_options, region=self.region)
 
+    def hadoop_url(self, key: str = "") -> str | None:
+        """The URL of a key for Hadoop filesystems (Spark): ``file:/...`` or ``s3a://...``; None for
+        protocols without a Hadoop filesystem that ships with Spark or hadoop-aws."""
+        if self.is_local:
+            return "file://" + Path(self.fs_path(key)).as_posix()  # Hadoop paths are not percent-encoded
+        if self.protocol == "s3":
+            return f"s3a://{self.fs_path(key)}"
+        return None
+
+    def hadoop_options(self) -> dict[str, str]:
+        """storage_options translated to Hadoop ``fs.s3a.bucket.<bucket>.*`` settings (empty unless S3)."""
+        return hadoop_options(self.protocol, self.storage_options, bucket=self.root, region=self.region)
+
 
 def _option(opts: Mapping[str, Any], *names: str) -> Any:
     for name in names:
@@ -298,6 +313,47 @@ def polars_options(
     if endpoint.startswith("http://"):
         out.setdefault("aws_allow_http", "true")
     return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in out.items()} or None
+
+
+_S3A_CREDENTIALS = "org.apache.hadoop.fs.s3a.{}CredentialsProvider"
+
+
+def hadoop_options(
+    protocol: str, storage_options: Mapping[str, Any] | None, *, bucket: str, region: str | None = None
+) -> dict[str, str]:
+    """Translate S3 storage options to Hadoop S3A settings scoped to ``bucket`` (``fs.s3a.bucket.<b>.*``).
+
+    These are what Spark needs to read ``s3a://bucket/...`` with hadoop-aws: pass them as reader
+    options, or prefix them with ``spark.hadoop.`` in the session's configuration. Keys scoped to the
+    bucket let stores with different credentials be read in one session. Empty for other protocols.
+    """
+    if protocol != "s3":
+        return {}
+    opts = polars_options(protocol, storage_options, region=region) or {}
+    out: dict[str, str] = {}
+    key, secret = _option(opts, "aws_access_key_id"), _option(opts, "aws_secret_access_key")
+    token = _option(opts, "aws_session_token", "aws_token", "session_token")
+    if key and secret:
+        out["access.key"], out["secret.key"] = str(key), str(secret)
+        if token:
+            out["session.token"] = str(token)
+            out["aws.credentials.provider"] = _S3A_CREDENTIALS.format("TemporaryAWS")
+        else:
+            out["aws.credentials.provider"] = _S3A_CREDENTIALS.format("SimpleAWS")
+    elif _truthy(_option(opts, "aws_skip_signature", "skip_signature")):
+        out["aws.credentials.provider"] = _S3A_CREDENTIALS.format("AnonymousAWS")
+    endpoint = _option(opts, "aws_endpoint_url", "aws_endpoint", "endpoint")
+    if endpoint:
+        out["endpoint"] = str(endpoint)
+        # custom endpoints (MinIO, seaweedfs, moto...) rarely serve virtual-hosted bucket names
+        hosted = _truthy(_option(opts, "aws_virtual_hosted_style_request"))
+        out["path.style.access"] = "false" if hosted else "true"
+        if str(endpoint).startswith("http://"):
+            out["connection.ssl.enabled"] = "false"
+    reg = _option(opts, "aws_region", "region", "aws_default_region")
+    if reg:
+        out["endpoint.region"] = str(reg)
+    return {f"fs.s3a.bucket.{bucket}.{k}": v for k, v in out.items()}
 
 
 def _truthy(value: Any) -> bool:
