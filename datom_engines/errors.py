@@ -115,6 +115,12 @@ class ReadOnlyError(DatomError, PermissionError):
     default_hint = "writes need a git clone: use datom_engines.clone(remote_url, path) and write through it"
 
 
+class EngineUnavailableError(DatomError):
+    """An engine an adapter needs cannot run here: Spark without Java, a missing optional package..."""
+
+    default_hint = "install what the message names (pip install 'datom_engines[spark]' or '[dask]'), then retry"
+
+
 class ProjectMovedWarning(UserWarning):
     """A project's data was migrated: ``ref.json`` lists a previous location that will be retired."""
 
@@ -123,6 +129,7 @@ __all__ = [
     "AmbiguousVersionError",
     "ConflictError",
     "DatomError",
+    "EngineUnavailableError",
     "GitError",
     "IntegrityError",
     "InvalidArgumentError",

@@ -23,11 +23,6 @@ URLs and the matched versions are recorded as ``parents``, in plan order. Passin
 
 from __future__ import annotations
 
-import atexit
-import hashlib
-import os
-import shutil
-import tempfile
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
@@ -37,7 +32,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from . import api
+from . import api, engine_reads
 from .core.codecs import Compression
 from .core.names import TableRef
 from .progress import Progress
@@ -81,7 +76,6 @@ class _Scanned:
 
 _scans: dict[str, _Scanned] = {}
 _lock = threading.Lock()
-_cache_dir: str | None = None
 
 
 def _remember(sources: Sequence[str], project: Project, resolved: ResolvedVersion) -> None:
@@ -110,30 +104,10 @@ def scan_options(location: StoreLocation, storage_options: Mapping[str, Any] | N
     return merged or None
 
 
-def _cache_root() -> str:
-    global _cache_dir
-    with _lock:
-        if _cache_dir is None:
-            _cache_dir = tempfile.mkdtemp(prefix="datom-polars-")
-            atexit.register(shutil.rmtree, _cache_dir, True)
-        return _cache_dir
-
-
-def _local_copy(project: Project, resolved: ResolvedVersion) -> str:
-    """A verified local copy of a version's object, made once per process (for stores Polars cannot read)."""
-    slot = os.path.join(_cache_root(), hashlib.sha256(resolved.url.encode("utf-8")).hexdigest()[:24])
-    path = os.path.join(slot, f"{resolved.data_sha}.parquet")
-    if os.path.exists(path):
-        return path
-    os.makedirs(slot, exist_ok=True)
-    path, _ = reading.fetch_parquet(project.store, resolved, dest_dir=slot)
-    return path
-
-
 def _scan_sources(project: Project, resolved: ResolvedVersion) -> tuple[str, ...]:
     if resolved.location.protocol in POLARS_NATIVE_PROTOCOLS:
         return resolved.urls
-    return (_local_copy(project, resolved),)
+    return (engine_reads.local_copy(project.store, resolved),)  # verified, once per process
 
 
 def scan_datom(
