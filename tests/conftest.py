@@ -200,3 +200,43 @@ def race_writers(
         results = [f.result(timeout=600) for f in futures]
     origin.pull()
     return origin, results
+
+
+# ----- engines: one local Spark session and one local Dask cluster per test session -----------------
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A ``local[2]`` SparkSession for the whole test session (started on first use): loopback only,
+    no UI, quiet logs, two shuffle partitions; its Python workers get a read cache of their own."""
+    from datom_engines.spark import local_session
+
+    worker_cache = tmp_path_factory.mktemp("spark-worker-cache")
+    session = local_session(
+        "local[2]",
+        conf={
+            "spark.default.parallelism": "2",
+            "spark.executorEnv.DATOM_CACHE_DIR": str(worker_cache),
+            "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("spark-warehouse")),
+            "spark.driver.memory": "1g",
+        },
+        app_name="datom-tests",
+    )
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A ``distributed.LocalCluster`` of two worker processes on 127.0.0.1 (no dashboard), and its client."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, memory_limit="2GiB"
+    )
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

@@ -22,6 +22,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from arrow_equal import assert_same_values
 from conftest import StoreSpec
 from test_cv1 import FIXTURE_LIST, build_polars
 from test_project import lb_frame, new_project
@@ -79,29 +80,9 @@ def _duckdb_type_of(expected: pa.DataType) -> pa.DataType | None:
     return None
 
 
-def _bits(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Floats as their bit patterns, so NaN, -0.0 and null compare exactly."""
-    if pa.types.is_float64(column.type):
-        return pa.chunked_array([c.view(pa.int64()) for c in column.chunks], pa.int64())
-    if pa.types.is_float32(column.type):
-        return pa.chunked_array([c.view(pa.int32()) for c in column.chunks], pa.int32())
-    return column
-
-
 def assert_arrow_equal(got: pa.Table, expected: pa.Table) -> None:
     """``got`` (from DuckDB) holds exactly the values of ``expected`` (from datom_engines.read)."""
-    assert got.column_names == expected.column_names
-    assert got.num_rows == expected.num_rows
-    for name in expected.column_names:
-        want, have = expected.column(name), got.column(name)
-        assert have.type == (_duckdb_type_of(want.type) or want.type), name
-        if pa.types.is_duration(want.type):
-            have = have.cast(want.type)
-        elif pa.types.is_dictionary(want.type):
-            want = want.cast(want.type.value_type)
-        have = have.cast(want.type)
-        assert have.null_count == want.null_count, name
-        assert _bits(have).equals(_bits(want)), name
+    assert_same_values(got, expected, _duckdb_type_of)
 
 
 # ----- registration and packaging -------------------------------------------------------------------------
