@@ -61,6 +61,7 @@ def local_session(
     find_java()
     import sys
 
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # block manager too: large task results go through it
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.master(master).appName(app_name)

@@ -5,17 +5,19 @@ turn each partition into compressed Arrow IPC blobs (``mapInArrow``, in parallel
 the partitions in order (``toLocalIterator``, one partition ahead) and streams their batches into the
 core write path, which writes the parquet file and hashes it batch by batch as it goes. The driver
 holds at most the blobs of two partitions (on the JVM side, as ``toLocalIterator`` does) plus one
-row group being written, never the table.
+row group being written, never the table; file scans in the plan are split at 32 MiB while the write
+runs (row-group boundaries, file order) so that a partition stays small.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 
 from .. import api
 from ..core.names import TableRef
@@ -27,6 +29,8 @@ from .types import write_schema
 
 #: Rows per IPC blob sent from an executor to the driver (a blob is lz4-compressed).
 BLOB_ROWS = 256 * 1024
+#: Largest file split the scans of a written DataFrame are planned with (``spark.sql.files.maxPartitionBytes``).
+SPLIT_BYTES = 32 << 20
 _BLOB_SCHEMA = "ipc binary"
 
 Encoder = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
@@ -68,14 +72,43 @@ def encoder(schema: pa.Schema, rows_per_blob: int = BLOB_ROWS) -> Encoder:
     return encode
 
 
+@contextmanager
+def _small_file_splits(spark: SparkSession) -> Iterator[None]:
+    """Plan file scans in splits of at most :data:`SPLIT_BYTES` while the write runs.
+
+    ``toLocalIterator`` brings a whole partition to the driver at a time; a parquet file is split at
+    row-group boundaries, in file order, so smaller splits bound what the driver holds without
+    changing the rows' order.
+    """
+    key = "spark.sql.files.maxPartitionBytes"
+    before = spark.conf.get(key, None)
+    try:
+        current = int(str(before).lower().removesuffix("b")) if before and str(before).strip().isdigit() else None
+    except ValueError:
+        current = None
+    if current is not None and current <= SPLIT_BYTES:
+        yield
+        return
+    spark.conf.set(key, str(SPLIT_BYTES))
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+
+
 def stream(df: DataFrame, schema: pa.Schema, *, rows_per_blob: int = BLOB_ROWS) -> pa.RecordBatchReader:
     """The rows of ``df``, partition after partition in order, as a stream of Arrow batches."""
     encoded = df.mapInArrow(encoder(schema, rows_per_blob), _BLOB_SCHEMA)
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for row in encoded.toLocalIterator(prefetchPartitions=True):
-            with pa.ipc.open_stream(pa.py_buffer(row[0])) as reader:
-                yield from reader
+        with _small_file_splits(df.sparkSession):
+            rows = encoded.toLocalIterator(prefetchPartitions=True)  # planned now, with the small splits
+            for row in rows:
+                with pa.ipc.open_stream(pa.py_buffer(row[0])) as reader:
+                    yield from reader
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
