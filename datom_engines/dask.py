@@ -79,7 +79,8 @@ def read_datom(
     it) and its object checked against ``parquet_sha`` as ``verify`` says (``once``: the first time
     this machine reads it; ``always``; ``never``). ``columns`` and ``filters`` (pyarrow DNF, e.g.
     ``[("AGE", ">", 60)]``) go to ``dd.read_parquet``, as do other keyword arguments
-    (``dtype_backend`` defaults to ``"pyarrow"``). ``storage_options`` find the project and override
+    (``dtype_backend`` defaults to ``"pyarrow"``, ``split_row_groups`` to one partition per row
+    group). ``storage_options`` find the project and override
     its own for the read.
     """
     project, resolved = engine_reads.resolve(ref, version=version, as_of=as_of, storage_options=storage_options)
@@ -90,6 +91,9 @@ def read_datom(
     else:
         path, options = resolved.url, (None if location.is_local else location.fsspec_options())
     read_parquet_kwargs.setdefault("dtype_backend", "pyarrow")
+    # one partition per row group (1M rows as datom writes them): a version is one object, which Dask
+    # would otherwise read as a single partition (no parallelism; a writer would hold all of it)
+    read_parquet_kwargs.setdefault("split_row_groups", True)
     frame = dd.read_parquet(
         path,
         columns=list(columns) if columns is not None else None,

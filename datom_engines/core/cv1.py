@@ -17,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import threading
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, BinaryIO
@@ -543,6 +545,75 @@ class _Int64Range:
         return int64_needs_i64(self.low, self.high)
 
 
+class _Lanes:
+    """One ordered queue per column, drained by one task at a time on a shared thread pool.
+
+    A column's arrays are hashed in the order they were pushed; different columns proceed
+    independently, so a slow (string) column does not hold the others back at every batch. At most
+    ``limit`` arrays wait in all queues together: :meth:`push` blocks beyond that.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, limit: int) -> None:
+        self._pool = pool
+        self._limit = limit
+        self._cond = threading.Condition()
+        self._queues: dict[int, deque[tuple[_Update, pa.Array]]] = {}
+        self._busy: set[int] = set()
+        self._waiting = 0
+        self._error: BaseException | None = None
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def push(self, key: int, update: _Update, arr: pa.Array) -> None:
+        with self._cond:
+            while self._waiting >= self._limit and self._error is None:
+                self._cond.wait()
+            self._check()
+            self._queues.setdefault(key, deque()).append((update, arr))
+            self._waiting += 1
+            if key not in self._busy:
+                self._busy.add(key)
+                self._pool.submit(self._run, key)
+
+    def _run(self, key: int) -> None:
+        with self._cond:
+            update, arr = self._queues[key].popleft()
+        try:
+            update(arr)
+        except BaseException as exc:
+            with self._cond:
+                self._error = self._error or exc
+        with self._cond:
+            self._waiting -= 1
+            queue = self._queues[key]
+            if self._error is not None:
+                self._waiting -= len(queue)
+                queue.clear()
+            if queue:
+                self._pool.submit(self._run, key)
+            else:
+                self._busy.discard(key)
+            self._cond.notify_all()
+
+    def wait(self) -> None:
+        """Block until every pushed array is hashed; re-raise the first error of a column."""
+        with self._cond:
+            while self._busy:
+                self._cond.wait()
+            self._check()
+
+    def abort(self) -> None:
+        """Drop what is queued and wait for the running tasks."""
+        with self._cond:
+            if self._error is None:
+                self._error = InvalidArgumentError("the digest was abandoned before it was finished")
+        with self._cond:
+            while self._busy:
+                self._cond.wait()
+
+
 class StreamHasher:
     """The datom-cv1 digest of a table that arrives as record batches, in row order, hashed as it comes.
 
@@ -600,29 +671,29 @@ class StreamHasher:
                 self._updates.append(hasher.update_primary)
                 if hasher.kind == KIND_CHR:
                     self._strings_later.append(i)
+        self._threads = threads
         workers = min(len(self.names), threads)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cv1") if workers > 1 else None
-        self._pending: list[Future[None]] = []
+        self._lanes = _Lanes(self._pool, limit=4 * len(self.names)) if self._pool is not None else None
         self.rows = 0
 
     def _wait(self) -> None:
-        pending, self._pending = self._pending, []
-        for future in pending:
-            future.result()
+        if self._lanes is not None:
+            self._lanes.wait()
 
-    def _feed(self, batch: pa.RecordBatch | pa.Table, updates: Sequence[_Update]) -> None:
+    def _feed(self, batch: pa.RecordBatch | pa.Table, updates: Sequence[_Update], keys: Sequence[int]) -> None:
         if batch.num_columns != len(updates):
             raise InvalidArgumentError(f"a batch has {batch.num_columns} columns where {len(updates)} were expected")
-        self._wait()  # a column's pieces must be hashed in order: the previous batch first
-        for update, column in zip(updates, batch.columns, strict=True):
-            if self._pool is None:
+        for key, update, column in zip(keys, updates, batch.columns, strict=True):
+            if self._lanes is None:
                 update(column)
-            else:
-                self._pending.append(self._pool.submit(update, column))
+            else:  # each column in its own ordered lane: no barrier between batches
+                for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+                    self._lanes.push(key, update, chunk)
 
     def update(self, batch: pa.RecordBatch | pa.Table) -> None:
         """Hash the next batch (all columns, schema order); returns once its hashing has started."""
-        self._feed(batch, self._updates)
+        self._feed(batch, self._updates, range(len(self.names)))
         self.rows += batch.num_rows
 
     def finish(self, reread: BatchSource | None = None) -> Cv1Digest:
@@ -645,12 +716,14 @@ class StreamHasher:
                     raise InvalidArgumentError(
                         "this table needs a second pass over some columns, and no reread= was given"
                     )
+                for i in second:  # fewer columns than cores: prepare each one's next piece on a helper thread
+                    self._hashers[i].pipelined = len(second) < self._threads
                 updates = [
                     self._hashers[i].update_primary if i in again else self._hashers[i].update_strings for i in second
                 ]
                 rows = 0
                 for batch in reread([self.names[i] for i in second]):
-                    self._feed(batch, updates)
+                    self._feed(batch, updates, second)
                     rows += batch.num_rows
                 self._wait()
                 if rows != self.rows:
@@ -662,8 +735,8 @@ class StreamHasher:
     def close(self) -> None:
         """Stop the hashing threads (the digest can no longer be finished)."""
         if self._pool is not None:
-            for future in self._pending:
-                future.cancel()
+            if self._lanes is not None:
+                self._lanes.abort()
             self._pool.shutdown(wait=True)
             self._pool = None
 
