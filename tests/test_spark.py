@@ -487,3 +487,21 @@ def test_when_no_date_columns_are_pushed(spark: Any) -> None:
     assert ds_source.to_expression(In(("d",), (None,)), plans) is None
     assert ds_source.to_expression(EqualTo(("a", "b"), 1), plans) is None
     assert ds_source.to_expression(Not(IsNull(("d",))), plans) is not None
+
+
+def test_workers_find_projects_through_governance(
+    tmp_path: Path, local_store: StoreSpec, bare_remote: str, spark: Any
+) -> None:
+    from datom_engines.project import registry
+
+    proj = new_project(tmp_path, local_store, bare_remote)
+    v = proj.write(lb_frame(9), "lb")
+    gov = dt.init_governance(tmp_path / "gov")
+    dt.register_project(proj, governance=gov)
+    registry.unregister("STUDY1")  # the driver knows the project only through governance now
+    dt.use_governance(gov)
+    dts.register(spark)
+    assert dts.registered_context().projects == {}
+    df = spark.read.format("datom").load("STUDY1.lb")
+    assert df.count() == 9
+    assert dts.lineage_of(df)[0]["version"] == v.version
