@@ -539,7 +539,7 @@ def library_hints() -> list[tuple[str, str]]:
     found = []
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root).as_posix()
-        if rel.startswith("cli/") or rel in ("duckdb.py", "polars.py"):
+        if rel.startswith(("cli/", "spark/")) or rel in ("duckdb.py", "polars.py", "dask.py"):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             is_hint = isinstance(node, ast.keyword) and node.arg == "hint"
