@@ -41,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import api, engine_reads
+from .core.codecs import Compression
 from .core.names import TableRef
 from .errors import InvalidArgumentError, UnsupportedDataError
 from .progress import Progress
@@ -224,12 +225,14 @@ def write(
     custom: Mapping[str, Any] | None = None,
     parents: Sequence[Mapping[str, Any]] | None = None,
     progress: Progress | None = None,
+    compression: Compression = None,
 ) -> WriteResult:
     """Write a Dask DataFrame as a new version of ``"project.table"`` (a clone opened in this process).
 
     The rows are written in partition order: sort (``sort_values``) after shuffles whose order Dask
     does not fix, or every run makes a new version. ``parents`` defaults to the datom versions the
-    graph reads through :func:`read_datom` (``parents=[]`` records none).
+    graph reads through :func:`read_datom` (``parents=[]`` records none). ``compression`` picks the
+    parquet codecs (see :meth:`Project.write`).
     """
     if not isinstance(ddf, dd.DataFrame):
         raise InvalidArgumentError(
@@ -239,7 +242,15 @@ def write(
     target = api.table_ref(ref)
     if parents is None:
         parents = lineage_of(ddf) or None
-    return api.write(stream(ddf), target, message=message, custom=custom, parents=parents, progress=progress)
+    return api.write(
+        stream(ddf),
+        target,
+        message=message,
+        custom=custom,
+        parents=parents,
+        progress=progress,
+        compression=compression,
+    )
 
 
 @register_dataframe_accessor("datom")
@@ -261,6 +272,9 @@ class DatomAccessor:
         custom: Mapping[str, Any] | None = None,
         parents: Sequence[Mapping[str, Any]] | None = None,
         progress: Progress | None = None,
+        compression: Compression = None,
     ) -> WriteResult:
         """Write this frame as a new version of ``"project.table"`` (see :func:`write`)."""
-        return write(self._ddf, ref, message=message, custom=custom, parents=parents, progress=progress)
+        return write(
+            self._ddf, ref, message=message, custom=custom, parents=parents, progress=progress, compression=compression
+        )

@@ -20,6 +20,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 
 from .. import api
+from ..core.codecs import Compression
 from ..core.names import TableRef
 from ..errors import InvalidArgumentError
 from ..progress import Progress
@@ -121,6 +122,7 @@ def write(
     custom: Mapping[str, Any] | None = None,
     parents: Sequence[Mapping[str, Any]] | None = None,
     progress: Progress | None = None,
+    compression: Compression = None,
 ) -> WriteResult:
     """Write a Spark DataFrame as a new version of ``"project.table"`` (the project must be a clone
     opened in this driver).
@@ -128,7 +130,8 @@ def write(
     The rows are written in the DataFrame's order (partition after partition): add ``orderBy`` after
     joins, aggregations or ``distinct``, whose order Spark does not fix, or every run makes a new
     version. ``parents`` defaults to the datom versions the plan reads (``parents=[]`` records none).
-    Columns datom-cv1 cannot hash are refused before any Spark job runs.
+    Columns datom-cv1 cannot hash are refused before any Spark job runs. ``compression`` picks the
+    parquet codecs (see :meth:`Project.write`).
     """
     if not isinstance(df, DataFrame):
         raise InvalidArgumentError(
@@ -139,4 +142,12 @@ def write(
     schema = write_schema(df.schema)
     if parents is None:
         parents = lineage_of(df) or None
-    return api.write(stream(df, schema), target, message=message, custom=custom, parents=parents, progress=progress)
+    return api.write(
+        stream(df, schema),
+        target,
+        message=message,
+        custom=custom,
+        parents=parents,
+        progress=progress,
+        compression=compression,
+    )
