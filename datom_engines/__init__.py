@@ -11,7 +11,7 @@ with the R package datom. Typical use::
 """
 
 from ._version import __version__
-from .api import history, project, read, resolve, tables, write
+from .api import history, project, read, resolve, tables, verify, write
 from .core.cv1 import Cv1Digest, column_hashes, data_sha
 from .core.metadata import metadata_sha
 from .core.names import TableRef
@@ -57,6 +57,7 @@ from .project.results import (
     ResolvedVersion,
     TableCheck,
     ValidationReport,
+    VerifiedObject,
     WriteResult,
 )
 from .project.sync import FileResult, InputFile, SyncError, SyncPlan, SyncResult
@@ -103,6 +104,7 @@ __all__ = [
     "TableRef",
     "UnsupportedDataError",
     "ValidationReport",
+    "VerifiedObject",
     "Version",
     "VersionDiff",
     "VersionNotFoundError",
@@ -138,5 +140,6 @@ __all__ = [
     "tables",
     "unregister",
     "use_governance",
+    "verify",
     "write",
 ]

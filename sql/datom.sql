@@ -5,8 +5,11 @@
 -- history); the table data is read by DuckDB's own parquet reader, so filters and projections are
 -- pushed into the scan: EXPLAIN shows them inside READ_PARQUET.
 --
---   datom_files(ref, version, as_of)  VARCHAR[]  parquet URL(s) of one table version; an object-store
---                                                filesystem is registered on the database as needed
+--   datom_files(ref, version, as_of, verify)
+--                                     VARCHAR[]  parquet URL(s) of one table version, after checking the
+--                                                stored bytes against parquet_sha (a corrupted object fails
+--                                                with the datom IntegrityError); an object-store filesystem
+--                                                is registered on the database as needed
 --   datom_table_list(project)         STRUCT[]   one entry per table of a project
 --   datom_version_list(ref)           STRUCT[]   one entry per version of a table, newest first
 --
@@ -19,11 +22,16 @@
 --   FROM datom('STUDY1.lb', as_of := '2026-01-15')        the version current at a time: a TIMESTAMP,
 --                                                         TIMESTAMPTZ, DATE or ISO string (naive = UTC,
 --                                                         a bare date = the end of that UTC day)
--- Unknown or ambiguous versions fail with the datom error message and a hint.
-CREATE OR REPLACE MACRO datom(ref, version := NULL, as_of := NULL) AS TABLE
+--   FROM datom('STUDY1.lb', verify := 'always')           hash the stored bytes on every query; the default
+--                                                         ('once') hashes an object once per machine and
+--                                                         then trusts the verdict while it is unchanged;
+--                                                         'never' checks existence and size only
+-- Unknown or ambiguous versions fail with the datom error message and a hint; so does an object whose
+-- bytes do not hash to the recorded parquet_sha (no rows are returned).
+CREATE OR REPLACE MACRO datom(ref, version := NULL, as_of := NULL, verify := NULL) AS TABLE
     SELECT *
     FROM read_parquet(
-        datom_files(ref::VARCHAR, version::VARCHAR, as_of::VARCHAR),
+        datom_files(ref::VARCHAR, version::VARCHAR, as_of::VARCHAR, verify::VARCHAR),
         hive_partitioning := false
     );
 

@@ -54,7 +54,10 @@ class ResolvedVersion:
     """A table version resolved to the stored parquet object that holds it.
 
     ``urls`` are plain parquet URIs (local paths or ``s3://...``) that any engine can read with
-    ``storage_options``; ``accepted_parquet_shas`` are the byte hashes recorded for this content.
+    ``storage_options``; ``accepted_parquet_shas`` are the byte hashes recorded for this content;
+    ``size_bytes`` is the object's size as the metadata records it (None when the resolution did not
+    read it: the history has no sizes). Resolving reads metadata only: before handing the object to an
+    engine, check its bytes with :func:`~datom_engines.project.reading.verified_object`.
     """
 
     ref: TableRef
@@ -65,6 +68,7 @@ class ResolvedVersion:
     key: str
     location: StoreLocation
     accepted_parquet_shas: frozenset[str] = field(default_factory=frozenset)
+    size_bytes: int | None = None
 
     @property
     def url(self) -> str:
@@ -80,6 +84,43 @@ class ResolvedVersion:
     def storage_options(self) -> dict[str, Any] | None:
         """Options for Polars' native readers (None for local stores)."""
         return self.location.polars_options()
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedObject:
+    """A version's stored bytes, checked against ``parquet_sha`` as ``verify=`` asked, ready for an engine.
+
+    Read ``url``: either the store object itself (``in_store``; Polars-style ``storage_options`` for
+    object stores) or a verified local copy (``in_store`` False: a file in the read cache, or a copy made
+    for the caller). A ``temporary`` copy belongs to the caller, who removes its directory when done.
+    ``how`` says what vouched for the bytes: ``hashed`` (read and hashed by this call), ``recorded`` (a
+    verdict for the object's current identity), ``attested`` (the store's own full-object SHA-256),
+    ``copy`` (a local copy verified earlier), ``unchecked`` (``verify="never"``: existence and size only)
+    or ``unpinned`` (the metadata records no ``parquet_sha``, reference section 2.3). ``sha256`` is the
+    hash the bytes were found to have (None when unchecked or unpinned).
+    """
+
+    resolved: ResolvedVersion
+    url: str
+    in_store: bool
+    how: str
+    sha256: str | None = None
+    temporary: bool = False
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The URL(s) to read (one object per version today)."""
+        return (self.url,)
+
+    @property
+    def is_local_file(self) -> bool:
+        """True when ``url`` is a path on this machine (a local store, or a local copy)."""
+        return not self.in_store or self.resolved.location.is_local
+
+    @property
+    def storage_options(self) -> dict[str, Any] | None:
+        """Options for Polars' native readers (None for local files)."""
+        return None if self.is_local_file else self.resolved.storage_options
 
 
 @dataclass(frozen=True, slots=True)

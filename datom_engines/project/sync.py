@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import shutil
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -45,7 +44,7 @@ from ..errors import (
 from ..gitrepo import GitRepo
 from ..progress import Progress, stage
 from ..storage.integrity import sha256_file
-from ..storage.objectstore import make_tempdir
+from ..storage.staging import make_tempdir, remove_tempdir
 from . import importers
 from .handle import ProjectHandle
 from .prepare import PreparedData, prepare
@@ -339,7 +338,7 @@ def prepare_file(
 ) -> tuple[PreparedData, str]:
     """Read a source file and prepare it for writing; returns the prepared data and its scratch dir."""
     frame = importers.read_file(path, fmt)
-    workdir = make_tempdir(project.store)
+    workdir = make_tempdir(project.store.staging_dir())
     try:
         try:
             prepared = prepare(frame, workdir, progress=progress)
@@ -351,7 +350,7 @@ def prepare_file(
                 hint="check that the file is complete and valid",
             ) from exc
     except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_tempdir(workdir)
         raise
     return prepared, workdir
 
@@ -407,7 +406,7 @@ def import_file(
             progress=progress,
         )
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_tempdir(workdir)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -509,11 +508,11 @@ def sync_inputs(
                         ) from exc
                     continue
                 finally:
-                    shutil.rmtree(item.workdir, ignore_errors=True)
+                    remove_tempdir(item.workdir)
                     if on_bytes:
                         on_bytes(f.size)
                 results[f.path] = FileResult(f, "success", res.change, res.version, res.data_sha, res.nrow, res.ncol)
         return finish()
     finally:
         for item in prepared:
-            shutil.rmtree(item.workdir, ignore_errors=True)
+            remove_tempdir(item.workdir)

@@ -55,15 +55,20 @@ def sha256_object(store: ObjectStore, key: str, progress: ProgressCallback | Non
         return sha256_stream(fh, progress)
 
 
-def check_integrity(actual: str, expected: str | None, accepted: Collection[str], *, what: str, url: str) -> None:
-    """Raise :class:`IntegrityError` unless ``actual`` is the expected hash (or another accepted pin)."""
+def check_integrity(
+    actual: str, expected: str | None, accepted: Collection[str], *, what: str, url: str, note: str = ""
+) -> None:
+    """Raise :class:`IntegrityError` unless ``actual`` is the expected hash (or another accepted pin).
+
+    ``note`` adds a detail to the message (for example the size found against the size recorded).
+    """
     if expected is None:
         return
     if actual == expected or actual in accepted:
         return
     raise IntegrityError(
-        f"{what} failed its integrity check: {url} has SHA-256 {actual} but the metadata records {expected}; "
-        "the object is corrupted or tampered with, so no data was returned"
+        f"{what} failed its integrity check: {url} has SHA-256 {actual} but the metadata records {expected}"
+        f"{note}; the object is corrupted or tampered with, so no data was returned"
     )
 
 
