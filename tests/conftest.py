@@ -146,15 +146,17 @@ def local_store(make_store: Callable[[str], StoreSpec]) -> StoreSpec:
 
 @pytest.fixture(autouse=True)
 def read_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Each test gets its own empty read cache (never the user's ~/.cache)."""
-    from datom_engines.storage import cache
+    """Each test gets its own empty read cache (never the user's ~/.cache) and no verdicts from others."""
+    from datom_engines.storage import cache, verify
 
     path = tmp_path / "read-cache"
     monkeypatch.setenv(cache.ENV_DIR, str(path))
     monkeypatch.delenv(cache.ENV_MAX_BYTES, raising=False)
     cache.reset_cache_configuration()
+    verify.forget_process_verdicts()
     yield path
     cache.reset_cache_configuration()
+    verify.forget_process_verdicts()
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,8 @@ from .names import check_hex_sha
 NAMESPACE_DIR = "datom"
 MANIFEST_KEY = ".metadata/manifest.json"
 GOVERNANCE_KEY = ".metadata/governance.json"
+# not in the reference format (R ignores it): left in a store a project was migrated away from
+MOVED_KEY = ".metadata/datom_engines_moved.json"
 
 # files in the data repo (git working tree)
 PROJECT_YAML_PATH = ".datom/project.yaml"

@@ -363,7 +363,8 @@ class Governance:
                 f"the destination {dst_location.store_url} already holds project {other.get('project_name')!r}",
                 hint="pick another bucket or prefix: two projects cannot share a namespace",
             )
-        copied = copy_namespace(src, dst)
+        dst.delete(keys.MOVED_KEY)  # moving back to a store it once left: that store is current again
+        copied = copy_namespace(src, dst, [k for k in src.list_keys() if k != keys.MOVED_KEY])
         problems = [v for v in verify_namespace(src, dst, [c.key for c in copied], mode="content") if not v.ok]
         if problems:
             listed = "; ".join(f"{p.key}: {p.issue}" for p in problems[:5])
@@ -419,6 +420,7 @@ class Governance:
             if self.repo is None:
                 build(None)
             self._mirror([migrations_key(name), ref_key(name)], gov_commit, new_files)
+        self._leave_moved_marker(src, name, dst_location, now, sunset)
         current = registry.lookup(name)
         if current is not None and current.repo is None:
             registry.unregister(name)  # the next "name.table" resolves through the new ref.json
@@ -432,6 +434,29 @@ class Governance:
             gov_commit,
             data_commit,
         )
+
+
+    def _leave_moved_marker(
+        self, old: ObjectStore, name: str, to: StoreLocation, migrated_at: str, sunset_at: str | None
+    ) -> None:
+        """Tell readers of the old store where the project went (a key the reference format does not define)."""
+        marker = {
+            "project": name,
+            "moved_to": location_record(to),
+            "moved_to_url": to.store_url,
+            "migrated_at": migrated_at,
+            "governance": self.location.store_url,
+        }
+        if sunset_at:
+            marker["sunset_at"] = sunset_at
+        try:
+            old.write_json(keys.MOVED_KEY, marker)
+        except DatomError as exc:  # the move itself is done; only the hint for stale readers is missing
+            warnings.warn(
+                f"project {name!r} moved, but the notice for readers of {old.location.store_url} could not be "
+                f"written: {exc.message}",
+                stacklevel=3,
+            )
 
 
 def set_data_store(project: Project, location: StoreLocation, *, message: str | None = None) -> str:

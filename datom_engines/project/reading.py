@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from datetime import datetime
 from typing import Any
 
@@ -21,8 +22,10 @@ from ..errors import (
     IntegrityError,
     InvalidArgumentError,
     NotFoundError,
+    ProjectMovedWarning,
     StoreAccessDeniedError,
     StoreError,
+    StoreUnreachableError,
     VersionNotFoundError,
 )
 from ..progress import Progress, stage
@@ -61,6 +64,56 @@ def read_manifest(store: ObjectStore) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise StoreError(f"the manifest at {store.location.url(keys.MANIFEST_KEY)} is not a JSON object")
     return manifest
+
+
+def reader_manifest(store: ObjectStore, project: str | None) -> dict[str, Any] | None:
+    """The manifest a reader connects with; None (after a warning) when it is missing or corrupt but
+    ``project`` names the project, since reading a table needs only that table's own metadata."""
+    try:
+        return read_manifest(store)
+    except StoreUnreachableError:
+        raise
+    except (NotFoundError, StoreError) as exc:
+        missing = isinstance(exc, NotFoundError)
+        if project is None:
+            if missing:
+                raise
+            raise StoreError(
+                f"the manifest of the store {store.location.url()} is corrupt: {exc.message}",
+                hint="pass project=<name> to read its tables by name (CLI: name the table PROJECT.TABLE); "
+                "a writer repairs the store with validate(repair=True)",
+            ) from None
+        what = "has no manifest mirror" if missing else "has a corrupt manifest mirror"
+        warnings.warn(
+            f"the store {store.location.url()} {what}; tables of {project!r} can be read by name, but "
+            "not listed until a writer repairs the store with validate(repair=True)",
+            stacklevel=3,
+        )
+        return None
+
+
+def warn_if_moved(store: ObjectStore) -> None:
+    """Warn (:class:`ProjectMovedWarning`) when the project was migrated away from this store.
+
+    ``migrate_project`` leaves a marker (``.metadata/datom_engines_moved.json``) in the old location; its
+    objects stay for readers that have not moved, but they are no longer updated.
+    """
+    try:
+        marker = store.read_json_or_none(keys.MOVED_KEY)
+    except DatomError:
+        return
+    if not isinstance(marker, dict):
+        return
+    to = marker.get("moved_to_url") or "another store"
+    when = f" on {marker['migrated_at']}" if marker.get("migrated_at") else ""
+    sunset = f", and this location is retired after {marker['sunset_at']}" if marker.get("sunset_at") else ""
+    gov = f" or resolve it through the governance store {marker['governance']}" if marker.get("governance") else ""
+    warnings.warn(
+        f"project {marker.get('project', '?')!r} moved from {store.location.store_url} to {to}{when}: the data "
+        f"here is a stale copy that later writes do not update{sunset}; connect to {to}{gov}",
+        ProjectMovedWarning,
+        stacklevel=3,
+    )
 
 
 def list_tables(store: ObjectStore) -> list[TableInfo]:

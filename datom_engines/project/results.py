@@ -134,7 +134,14 @@ class PullResult:
 
 @dataclass(frozen=True, slots=True)
 class TableCheck:
-    """Validation of one table: git versus the store mirror."""
+    """Validation of one table: git versus the store mirror.
+
+    ``problems`` are labels: ``{metadata,history,snapshot,data}_missing_in_store``,
+    ``{metadata,history,snapshot,data}_corrupt_in_store`` (unparsable JSON, a snapshot whose content is
+    not its version, parquet bytes that do not hash to ``parquet_sha``) and ``mirror_stale``. The
+    ``*_versions`` and ``*_snapshots`` fields name the versions concerned (a deep validation checks the
+    object of every version; a quick one, the current version's object exists).
+    """
 
     table: str
     metadata_in_store: bool
@@ -144,6 +151,9 @@ class TableCheck:
     mirror_current: bool
     problems: tuple[str, ...]
     missing_snapshots: tuple[str, ...] = ()
+    corrupt_snapshots: tuple[str, ...] = ()
+    missing_versions: tuple[str, ...] = ()
+    corrupt_versions: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -153,7 +163,11 @@ class TableCheck:
 
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
-    """Outcome of :meth:`Project.validate`; ``repaired`` lists what a repair run rewrote."""
+    """Outcome of :meth:`Project.validate`; ``repaired`` lists what a repair run rewrote.
+
+    ``manifest_corrupt``: the store's manifest exists but is not valid JSON. ``deep``: every stored
+    object was hashed and every JSON mirror object parsed.
+    """
 
     valid: bool
     project_name_ok: bool
@@ -162,15 +176,30 @@ class ValidationReport:
     tables: tuple[TableCheck, ...]
     repaired: tuple[str, ...] = ()
     unrepairable: tuple[str, ...] = ()
+    manifest_corrupt: bool = False
+    deep: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
         return {
             "valid": self.valid,
+            "deep": self.deep,
             "project_name_ok": self.project_name_ok,
             "manifest_in_store": self.manifest_in_store,
             "manifest_current": self.manifest_current,
-            "tables": [{"table": t.table, "ok": t.ok, "problems": list(t.problems)} for t in self.tables],
+            "manifest_corrupt": self.manifest_corrupt,
+            "tables": [
+                {
+                    "table": t.table,
+                    "ok": t.ok,
+                    "problems": list(t.problems),
+                    "missing_versions": list(t.missing_versions),
+                    "corrupt_versions": list(t.corrupt_versions),
+                    "missing_snapshots": list(t.missing_snapshots),
+                    "corrupt_snapshots": list(t.corrupt_snapshots),
+                }
+                for t in self.tables
+            ],
             "repaired": list(self.repaired),
             "unrepairable": list(self.unrepairable),
         }
