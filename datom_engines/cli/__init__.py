@@ -26,7 +26,7 @@ import click
 from .._version import __version__
 from ..errors import DatomError
 from .common import ProjectUsageError, State, debug_enabled, report_error
-from .read_cmds import diff, history, read, status, tables
+from .read_cmds import diff, history, read, status, tables, verify
 from .write_cmds import clone, init, pull, sync, validate, write
 
 OPTIONAL_GROUPS = ("gov",)
@@ -51,6 +51,7 @@ def cli() -> None:
       datom sync --dry-run && datom sync
       datom tables && datom history lb
       datom read lb --version 1a2b3c4d -o lb.parquet
+      datom verify && datom validate --deep           # hash the stored data objects
       datom read STUDY1.lb --store /data/store        # a reader: no git needed
 
     Every command has --help; --json prints machine-readable output. Exit codes: 0 ok, 1 failure,
@@ -58,7 +59,7 @@ def cli() -> None:
     """
 
 
-for _command in (init, clone, pull, write, sync, tables, history, read, diff, status, validate):
+for _command in (init, clone, pull, write, sync, tables, history, read, verify, diff, status, validate):
     cli.add_command(_command)
 
 for _name in OPTIONAL_GROUPS:

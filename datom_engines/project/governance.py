@@ -15,6 +15,7 @@ store. Readers only ever read the store.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import warnings
@@ -149,6 +150,11 @@ class Governance:
     def __repr__(self) -> str:
         where = f", repo={str(self.repo.path)!r}" if self.repo else ""
         return f"Governance({self.location.store_url!r}{where})"
+
+    @property
+    def url(self) -> str:
+        """The governance store as ``use_governance`` and ``DATOM_GOVERNANCE`` take it (a directory when local)."""
+        return self.location.store_url
 
     @property
     def storage_options(self) -> dict[str, Any]:
@@ -290,7 +296,8 @@ class Governance:
         """Record ``project``'s data location as ``projects/<name>/ref.json`` (plus dispatch and history).
 
         Registering again at the same location is a no-op; at another location it is refused (use
-        :func:`migrate_project`) unless ``force``.
+        :func:`migrate_project`) unless ``force``. The result's ``registered_at`` is when ``ref.json`` was
+        written (the registration, or a later migration).
         """
         name = project.name
         record = location_record(project.location)
@@ -326,8 +333,11 @@ class Governance:
                 build(None)
                 order = [p for p in (dispatch_key(name), migrations_key(name), ref_key(name)) if p in written]
                 self._mirror(order, None, written)
-        registered = {p.name: p for p in self.projects()}
-        return registered[name]
+        registered = {p.name: p for p in self.projects()}[name]
+        if registered.registered_at is None:  # a store listing has no time (section 4.11): the record's own
+            stat = self.store.stat(ref_key(name))
+            registered = dataclasses.replace(registered, registered_at=stat.modified if stat else None)
+        return registered
 
     def migrate(
         self,
@@ -434,7 +444,6 @@ class Governance:
             gov_commit,
             data_commit,
         )
-
 
     def _leave_moved_marker(
         self, old: ObjectStore, name: str, to: StoreLocation, migrated_at: str, sunset_at: str | None

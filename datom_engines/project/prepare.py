@@ -14,7 +14,6 @@ import os
 import queue
 import tempfile
 import threading
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..core import cv1
-from ..core.frames import is_lazy, to_arrow
-from ..errors import UnsupportedDataError
+from ..core.frames import check_column_names, is_lazy, to_arrow
 from ..progress import Progress, stage
 from ..storage.integrity import sha256_file
 
@@ -115,18 +113,6 @@ def _write_stream(reader: pa.RecordBatchReader, sink: _HashingWriter) -> None:
             writer.write_table(pa.Table.from_batches(pending, reader.schema), row_group_size=ROW_GROUP_SIZE)
 
 
-def _check_columns(names: list[str]) -> None:
-    dupes = sorted(n for n, c in Counter(names).items() if c > 1)
-    if dupes:
-        raise UnsupportedDataError(
-            f"duplicate column names: {', '.join(repr(d) for d in dupes)}",
-            hint="rename the columns so every name is unique",
-        )
-    bad = [n for n in names if not isinstance(n, str) or n == ""]
-    if bad:
-        raise UnsupportedDataError(f"column names must be non-empty strings, got {bad!r}", hint="rename the columns")
-
-
 def prepare(data: Any, workdir: str | None = None, progress: Progress | None = None) -> PreparedData:
     """Hash and serialise ``data`` into a parquet file in ``workdir`` (a temp dir by default).
 
@@ -140,7 +126,7 @@ def prepare(data: Any, workdir: str | None = None, progress: Progress | None = N
     if isinstance(data, pa.RecordBatchReader):
         return _prepare_stream(data, path, progress)
     table = to_arrow(data)
-    _check_columns(table.column_names)
+    check_column_names(table.column_names)
     cv1.check_hashable(table)
     with stage(progress, "hash", table.nbytes), ThreadPoolExecutor(2, thread_name_prefix="datom-prepare") as pool:
         # the parquet writer is single-threaded: leave it a core of its own
@@ -156,7 +142,7 @@ def _prepare_lazy(lf: Any, path: str, progress: Progress | None) -> PreparedData
     import polars as pl
 
     schema = lf.collect_schema()
-    _check_columns(list(schema.names()))
+    check_column_names(list(schema.names()))
     # the dtypes come from the schema alone: nothing of the plan is executed before the sink
     cv1.check_hashable(to_arrow(pl.DataFrame(schema=schema)), allow_empty=True)
     with stage(progress, "write", None):
@@ -169,7 +155,7 @@ def _prepare_lazy(lf: Any, path: str, progress: Progress | None) -> PreparedData
 def _prepare_stream(reader: pa.RecordBatchReader, path: str, progress: Progress | None) -> PreparedData:
     """Write a stream of record batches to parquet, then hash it from the file (like a LazyFrame)."""
     schema = reader.schema
-    _check_columns(list(schema.names))
+    check_column_names(list(schema.names))
     cv1.check_hashable(schema)
     with stage(progress, "write", None):
         parquet_sha, size = write_parquet(reader, path)

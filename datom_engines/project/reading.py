@@ -80,8 +80,8 @@ def reader_manifest(store: ObjectStore, project: str | None) -> dict[str, Any] |
                 raise
             raise StoreError(
                 f"the manifest of the store {store.location.url()} is corrupt: {exc.message}",
-                hint="pass project=<name> to read its tables by name (CLI: name the table PROJECT.TABLE); "
-                "a writer repairs the store with validate(repair=True)",
+                hint="pass project=<name> to read its tables by name; a writer repairs the store with "
+                "validate(repair=True)",
             ) from None
         what = "has no manifest mirror" if missing else "has a corrupt manifest mirror"
         warnings.warn(
