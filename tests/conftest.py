@@ -146,7 +146,7 @@ def local_store(make_store: Callable[[str], StoreSpec]) -> StoreSpec:
 
 @pytest.fixture(autouse=True)
 def read_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Each test gets its own empty read cache (never the user's ~/.cache) and no verdicts from others."""
+    """Each test gets its own empty read cache (never the user's ~/.cache) and no verdicts or copies from others."""
     from datom_engines.storage import cache, verify
 
     path = tmp_path / "read-cache"
@@ -154,9 +154,11 @@ def read_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.delenv(cache.ENV_MAX_BYTES, raising=False)
     cache.reset_cache_configuration()
     verify.forget_process_verdicts()
+    verify.forget_registered_copies()
     yield path
     cache.reset_cache_configuration()
     verify.forget_process_verdicts()
+    verify.forget_registered_copies()
 
 
 @pytest.fixture(autouse=True)

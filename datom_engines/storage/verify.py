@@ -264,6 +264,12 @@ def register_copy(sha256: str, path: str) -> None:
         _copies.setdefault(sha256, set()).add(path)
 
 
+def forget_registered_copies() -> None:
+    """Forget the copies registered in this process (the files are not touched)."""
+    with _lock:
+        _copies.clear()
+
+
 def registered_copies(shas: Iterable[str]) -> list[str]:
     """Local copies registered for any of ``shas`` (they may have changed or gone since)."""
     with _lock:
@@ -277,6 +283,7 @@ __all__ = [
     "check_mode",
     "download_checked",
     "forget_process_verdicts",
+    "forget_registered_copies",
     "hash_stored",
     "known_sha",
     "object_sha",
