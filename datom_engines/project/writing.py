@@ -40,7 +40,7 @@ from ..storage.integrity import download_verified, sha256_object
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
 from ..storage.staging import make_tempdir, remove_tempdir
-from ..storage.verify import object_sha
+from ..storage.verify import object_sha, vouch_for_file
 from .config import read_config, recorded_location
 from .prepare import PreparedData, prepare
 from .publish import inspect_table, publish, stale_tables
@@ -225,11 +225,12 @@ def write_table(
         if provenance.source_lineage is not None:
             lineage = validate_source_lineage(list(provenance.source_lineage))
     workdir = None
+    result = None
     try:
         if prepared is None:
             workdir = make_tempdir(store.staging_dir())
             prepared = prepare(data, workdir, progress=progress)
-        return _commit_loop(
+        result = _commit_loop(
             repo,
             store,
             project,
@@ -243,8 +244,15 @@ def write_table(
             progress=progress,
             expected_location=expected_location,
         )
+        return result
     finally:
         remove_tempdir(workdir)
+        if workdir and result is not None and result.uploaded and result.parquet_sha and store.location.is_local:
+            # the object is the file this write hashed as it wrote it (linked into place): no need to hash it
+            # again on the first read (done only now: unlinking the scratch copy changed its ctime)
+            vouch_for_file(
+                active_verdicts(), store.location.fs_path(keys.parquet_key(table, result.data_sha)), result.parquet_sha
+            )
 
 
 def _commit_loop(

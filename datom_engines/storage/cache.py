@@ -29,7 +29,14 @@ from pathlib import Path
 from ..errors import InvalidArgumentError
 from .objectstore import ObjectStore
 from .stat import ObjectStat
-from .verify import VerdictStore, VerifyMode, download_checked, registered_copies, verified_file
+from .verify import (
+    VerdictStore,
+    VerifyMode,
+    download_checked,
+    registered_copies,
+    verified_file,
+    vouch_for_file,
+)
 
 ENV_DIR = "DATOM_CACHE_DIR"
 ENV_MAX_BYTES = "DATOM_CACHE_MAX_BYTES"
@@ -73,6 +80,7 @@ class ReadCache:
         self.directory = Path(directory).expanduser().absolute()
         self.max_bytes = parse_size(max_bytes)
         self._lock = threading.Lock()
+        self._verdicts = VerdictStore(self.directory / "verdicts")
 
     def __repr__(self) -> str:
         return f"ReadCache({str(self.directory)!r}, max_bytes={self.max_bytes})"
@@ -80,7 +88,7 @@ class ReadCache:
     @property
     def verdicts(self) -> VerdictStore:
         """The verdicts kept in this cache directory."""
-        return VerdictStore(self.directory / "verdicts")
+        return self._verdicts
 
     # ----- paths -------------------------------------------------------------------------------
     def _path(self, name: str) -> Path:
@@ -172,6 +180,7 @@ class ReadCache:
             if parquet_sha is None:
                 dest.with_suffix(_SIDECAR).write_text(actual + "\n")
             os.replace(tmp, dest)
+            vouch_for_file(self.verdicts, str(dest), actual)  # hashed on the way down
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()

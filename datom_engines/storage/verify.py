@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable
@@ -34,7 +35,7 @@ from typing import Literal
 from ..errors import InvalidArgumentError
 from .integrity import check_integrity, download_verified, sha256_file, sha256_object
 from .objectstore import ObjectStore
-from .stat import ObjectStat, local_stat
+from .stat import SETTLE_SECONDS, ObjectStat, local_stat
 
 VerifyMode = Literal["once", "always", "never"]
 VERIFY_MODES: tuple[VerifyMode, ...] = ("once", "always", "never")
@@ -191,6 +192,23 @@ def verified_file(
     return sha if sha in expected else None
 
 
+def vouch_for_file(verdicts: VerdictStore, path: str, sha256: str) -> bool:
+    """Record that a local file this process has just written (hashing it on the way) holds ``sha256``.
+
+    The file's mtime is first moved a little into the past, so any later write gives it a newer mtime:
+    the identity recorded is settled at once (without that, a fresh file is re-hashed for a second).
+    Returns True when the verdict was recorded.
+    """
+    try:
+        st = os.stat(path)
+        past = time.time_ns() - int(2 * SETTLE_SECONDS * 1e9)
+        if st.st_mtime_ns > past:
+            os.utime(path, ns=(st.st_atime_ns, past))
+        return verdicts.record(path, local_stat(path), sha256)
+    except OSError:  # not ours to touch (permissions): it is hashed on first use instead
+        return False
+
+
 def hash_stored(
     store: ObjectStore,
     key: str,
@@ -291,4 +309,5 @@ __all__ = [
     "register_copy",
     "registered_copies",
     "verified_file",
+    "vouch_for_file",
 ]
