@@ -43,6 +43,7 @@ from ..storage.verify import (
     object_url,
     register_copy,
     verified_file,
+    vouch_for_file,
 )
 from .results import ResolvedVersion, VerifiedObject
 
@@ -418,6 +419,8 @@ def _download(
             raise IntegrityError(exc.message.replace("; the object", f"{note}; the object", 1)) from None
         raise
     register_copy(actual, dest)
+    if dest_dir is not None:  # a copy kept for later scans (Polars' copies of memory objects)
+        vouch_for_file(verdicts, dest, actual)
     return VerifiedObject(resolved, dest, False, "hashed", actual, temporary=dest_dir is None)
 
 
