@@ -172,3 +172,31 @@ def _clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         registry.unregister(name)
     governance.use_governance(None)
     governance._env_cache.clear()
+
+
+# ----- the command line ----------------------------------------------------------------------------
+@dataclass
+class Result:
+    """Exit code and output of one command line run."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def datom(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run the ``datom`` command line in this process: ``datom("tables", "--json")`` -> :class:`Result`."""
+
+    from datom_engines.cli import main
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

@@ -12,6 +12,7 @@ import time
 import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -33,7 +34,7 @@ def git(*args: str) -> str:
 
 
 # ----- a corrupt store manifest does not lock readers out ----------------------------------------------
-def test_corrupt_manifest_still_lets_readers_read_tables_by_name(tmp_path: Path, store: StoreSpec, datom_cli) -> None:
+def test_corrupt_manifest_still_lets_readers_read_tables_by_name(tmp_path: Path, store: StoreSpec, datom: Any) -> None:
     writer = new_project(tmp_path, store)
     writer.write(lb(), "lb")
     writer.store.put_bytes(keys.MANIFEST_KEY, b'{"project_name": "P", "tables": {')
@@ -52,27 +53,12 @@ def test_corrupt_manifest_still_lets_readers_read_tables_by_name(tmp_path: Path,
     report = writer.validate()
     assert report.manifest_corrupt and not report.valid
     if store.kind == "local":  # the command line reads it too when the table names its project
-        res = datom_cli("read", "P.lb", "--store", store.url, "--head", "2")
+        res = datom("read", "P.lb", "--store", store.url, "--head", "2")
         assert res.code == 0 and "400 rows" in res.out and "corrupt manifest" in res.err
-        shown = datom_cli("validate", "--repo", str(writer.path))
+        shown = datom("validate", "--repo", str(writer.path))
         assert shown.code == 1 and "manifest is corrupt" in shown.out
     assert writer.validate(repair=True).valid
     assert [t.name for t in dt.connect(store.url, storage_options=store.storage_options).tables()] == ["lb"]
-
-
-@pytest.fixture
-def datom_cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    from test_cli import Result
-
-    from datom_engines.cli import main
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
 
 
 # ----- stale staging folders are swept, live ones are not ---------------------------------------------

@@ -203,25 +203,22 @@ class ObjectStore:
             if self.location.is_local:
                 return self._local_put_if_absent(local_path, path, progress)
             if self.location.protocol == "s3":
-                try:
-                    if sha256 is not None and os.path.getsize(local_path) <= self.single_put_max:
-                        bucket, inner, _ = self.fs.split_path(path)
-                        put_streamed(
+                if sha256 is not None and os.path.getsize(local_path) <= self.single_put_max:
+                    bucket, inner, _ = self.fs.split_path(path)
+                    return _unless_precondition_failed(
+                        lambda: put_streamed(
                             self.fs, bucket, inner, local_path, sha256=sha256, if_none_match=True, progress=progress
                         )
-                    else:
-                        self.fs.put_file(
-                            local_path,
-                            path,
-                            mode="create",
-                            callback=_FsspecCallback(progress),
-                            chunksize=self.upload_chunksize,
-                        )
-                except Exception as exc:
-                    if _is_precondition_failed(exc):
-                        return False
-                    raise
-                return True
+                    )
+                return _unless_precondition_failed(
+                    lambda: self.fs.put_file(
+                        local_path,
+                        path,
+                        mode="create",
+                        callback=_FsspecCallback(progress),
+                        chunksize=self.upload_chunksize,
+                    )
+                )
             with _memory_lock:
                 if self.fs.exists(path):
                     return False
@@ -258,17 +255,13 @@ class ObjectStore:
             if self.location.protocol == "s3":
                 bucket, inner, _ = self.fs.split_path(path)
                 condition = {"if_match": expected.etag} if expected is not None else {"if_none_match": True}
-                try:
-                    if sha256 is not None and os.path.getsize(local_path) <= self.single_put_max:
-                        put_streamed(self.fs, bucket, inner, local_path, sha256=sha256, **condition)  # type: ignore[arg-type]
-                    else:  # beyond one PUT: multipart, unconditional once the state was checked again
-                        if self.stat(key) != expected:
-                            return False
-                        self.fs.put_file(local_path, path, chunksize=self.upload_chunksize)
-                except Exception as exc:
-                    if _is_precondition_failed(exc):
-                        return False
-                    raise
+                if sha256 is not None and os.path.getsize(local_path) <= self.single_put_max:
+                    return _unless_precondition_failed(
+                        lambda: put_streamed(self.fs, bucket, inner, local_path, sha256=sha256, **condition)  # type: ignore[arg-type]
+                    )
+                if self.stat(key) != expected:  # beyond one PUT: multipart, unconditional once checked again
+                    return False
+                self.fs.put_file(local_path, path, chunksize=self.upload_chunksize)
                 return True
             with _memory_lock:
                 now = self.stat(key)
@@ -431,6 +424,17 @@ def translate_error(exc: BaseException, action: str, url: str, location: StoreLo
 def _endpoint_text(location: StoreLocation) -> str:
     where = location.fsspec_options().get("endpoint_url") if location.protocol == "s3" else None
     return f" (endpoint {where})" if where else ""
+
+
+def _unless_precondition_failed(upload: Callable[[], object]) -> bool:
+    """Run a conditional upload: True when it went through, False when its condition failed (HTTP 412)."""
+    try:
+        upload()
+    except Exception as exc:
+        if _is_precondition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def _is_precondition_failed(exc: BaseException | None) -> bool:
