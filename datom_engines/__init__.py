@@ -29,7 +29,7 @@ from ._polars_hook import register_when_polars_loads
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .api import history, read, resolve, snapshot, tables, tags, write
+    from .api import history, read, resolve, snapshot, tables, tags, verify, write
     from .core.cv1 import Cv1Digest, column_hashes, data_sha
     from .core.metadata import metadata_sha
     from .core.names import TableRef
@@ -81,6 +81,7 @@ if TYPE_CHECKING:
         TableCheck,
         TransactionResult,
         ValidationReport,
+        VerifiedObject,
         WriteResult,
     )
     from .project.sync import FileResult, InputFile, SyncError, SyncPlan, SyncResult
@@ -96,6 +97,7 @@ _EXPORTS: dict[str, str] = {
     "snapshot": ".api",
     "tables": ".api",
     "tags": ".api",
+    "verify": ".api",
     "write": ".api",
     "Cv1Digest": ".core.cv1",
     "column_hashes": ".core.cv1",
@@ -157,6 +159,7 @@ _EXPORTS: dict[str, str] = {
     "TableCheck": ".project.results",
     "TransactionResult": ".project.results",
     "ValidationReport": ".project.results",
+    "VerifiedObject": ".project.results",
     "WriteResult": ".project.results",
     "FileResult": ".project.sync",
     "InputFile": ".project.sync",
@@ -249,6 +252,7 @@ __all__ = [
     "TransactionResult",
     "UnsupportedDataError",
     "ValidationReport",
+    "VerifiedObject",
     "Version",
     "VersionDiff",
     "VersionNotFoundError",
@@ -286,5 +290,6 @@ __all__ = [
     "tags",
     "unregister",
     "use_governance",
+    "verify",
     "write",
 ]

@@ -15,7 +15,7 @@ from .progress import Progress
 from .project.governance import resolve_project
 from .project.project import Project
 from .project.registry import registered
-from .project.results import ProjectSnapshot, ResolvedVersion, WriteResult
+from .project.results import ProjectSnapshot, ResolvedVersion, VerifiedObject, WriteResult
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -89,10 +89,11 @@ def read(
     tag: str | None = None,
     columns: list[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    verify: str = "once",
 ) -> pa.Table:
-    """Read a table version as a pyarrow Table (the stored bytes are verified first)."""
+    """Read a table version as a pyarrow Table (the stored bytes are verified first; see ``verify``)."""
     proj, table = _split(ref, storage_options)
-    return proj.read(table, version=version, as_of=as_of, tag=tag, columns=columns)
+    return proj.read(table, version=version, as_of=as_of, tag=tag, columns=columns, verify=verify)
 
 
 def snapshot(
@@ -110,6 +111,26 @@ def snapshot(
 def tags(project_name: str, *, verify: bool = False, storage_options: Mapping[str, Any] | None = None) -> list[Tag]:
     """The tags (named snapshots) of a project, oldest first; ``verify`` checks their signatures."""
     return project(project_name, storage_options=storage_options).tags(verify=verify)
+
+
+def verify(
+    ref: Ref,
+    *,
+    version: str | None = None,
+    as_of: datetime | str | None = None,
+    tag: str | None = None,
+    mode: str = "always",
+    storage_options: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> VerifiedObject:
+    """Hash a version's stored bytes now, compare them with ``parquet_sha`` and record the verdict.
+
+    Scans and reads of the unchanged object on this machine then trust the verdict (one ``stat`` or
+    ``HEAD``). Raises :class:`~datom_engines.IntegrityError` when the bytes are wrong. See
+    :meth:`Project.verify`.
+    """
+    proj, table = _split(ref, storage_options)
+    return proj.verify(table, version=version, as_of=as_of, tag=tag, mode=mode, progress=progress)
 
 
 def history(ref: Ref, *, storage_options: Mapping[str, Any] | None = None) -> list[Version]:

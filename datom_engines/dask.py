@@ -67,6 +67,7 @@ def read_datom(
     *,
     version: str | None = None,
     as_of: datetime | str | None = None,
+    tag: str | None = None,
     columns: Sequence[str] | None = None,
     filters: Any = None,
     storage_options: Mapping[str, Any] | None = None,
@@ -76,7 +77,8 @@ def read_datom(
     """A version of ``"project.table"`` as a lazy Dask DataFrame (``dd.read_parquet`` of its object).
 
     ``version`` is a full id or a unique prefix; ``as_of`` picks the newest version created at or
-    before that time; neither means the latest. The version is resolved now (the frame is pinned to
+    before that time; ``tag`` the version a tag (named snapshot) pins; none means the latest.
+    The version is resolved now (the frame is pinned to
     it) and its object checked against ``parquet_sha`` as ``verify`` says (``once``: the first time
     this machine reads it; ``always``; ``never``). ``columns`` and ``filters`` (pyarrow DNF, e.g.
     ``[("AGE", ">", 60)]``) go to ``dd.read_parquet``, as do other keyword arguments
@@ -84,12 +86,15 @@ def read_datom(
     group). ``storage_options`` find the project and override
     its own for the read.
     """
-    project, resolved = engine_reads.resolve(ref, version=version, as_of=as_of, storage_options=storage_options)
-    engine_reads.verify_object(project.store, resolved, verify)  # in the client, before the graph is built
+    project, resolved = engine_reads.resolve(
+        ref, version=version, as_of=as_of, tag=tag, storage_options=storage_options
+    )
     location = engine_reads.read_location(resolved, storage_options)
+    # checked in the client, before the graph is built
     if location.protocol in engine_reads.PROCESS_LOCAL_PROTOCOLS:
-        path, options = engine_reads.local_copy(project.store, resolved), None
+        path, options = engine_reads.local_copy(project.store, resolved, verify).url, None
     else:
+        engine_reads.verify_object(project.store, resolved, verify)
         path, options = resolved.url, (None if location.is_local else location.fsspec_options())
     read_parquet_kwargs.setdefault("dtype_backend", "pyarrow")
     # one partition per row group (1M rows as datom writes them): a version is one object, which Dask

@@ -1,13 +1,14 @@
 """DuckDB adapter: datom tables in SQL, read by DuckDB's own parquet reader.
 
 ``register(con)`` installs a few Python functions that resolve a ``"project.table"`` reference to
-the stored parquet object(s) of a version, then runs ``sql/datom.sql``, which defines the table
-macros ``datom(ref, version := NULL, as_of := NULL, tag := NULL)``, ``datom_tables(project)`` and
-``datom_history(ref)``. Because ``datom()`` expands to ``read_parquet(<resolved files>)``, DuckDB
-pushes filters and projections into the scan as for any parquet file. ``attach(con, project)`` adds
-a schema with one view per table (``tag=`` / ``as_of=`` pin every view to one snapshot of the
-project); ``write(con, ref, query)`` streams a query result into a new
-version through the core write path and records the ``datom()`` versions it read as its parents.
+the stored parquet object(s) of a version, checked against ``parquet_sha``, then runs
+``sql/datom.sql``, which defines the table macros ``datom(ref, version := NULL, as_of := NULL,
+tag := NULL, verify := NULL)``, ``datom_tables(project)`` and ``datom_history(ref)``. Because ``datom()``
+expands to ``read_parquet(<resolved files>)``, DuckDB pushes filters and projections into the scan as
+for any parquet file. ``attach(con, project)`` adds a schema with one view per table (``tag=`` /
+``as_of=`` pin every view to one snapshot of the project); ``write(con, ref, query)`` streams a query
+result into a new version through the core write path and records the ``datom()`` versions it read as
+its parents.
 
 Object stores are reached through fsspec filesystems registered on the database
 (``register_filesystem``); S3 ones are created without read-ahead caching, which otherwise makes
@@ -43,9 +44,10 @@ from .progress import Progress
 from .project import reading
 from .project.prepare import ROW_GROUP_SIZE
 from .project.project import Project
-from .project.results import ResolvedVersion, WriteResult
+from .project.results import ResolvedVersion, VerifiedObject, WriteResult
 from .storage.location import StoreLocation
 from .storage.objectstore import ObjectStore
+from .storage.verify import check_mode
 
 __all__ = ["attach", "register", "sql_text", "write"]
 
@@ -174,11 +176,13 @@ def _macros_version(cur: Connection) -> str | None:
 def _create_functions(con: Connection) -> None:
     owner = _Owner(con)
 
-    def files(ref: str | None, version: str | None, as_of: str | None, tag: str | None) -> list[str]:
-        return resolve_files(owner, ref, version, as_of, tag)
+    def files(
+        ref: str | None, version: str | None, as_of: str | None, tag: str | None, verify: str | None
+    ) -> list[str]:
+        return resolve_files(owner, ref, version, as_of, tag, verify)
 
     special = {"null_handling": "special"}
-    con.create_function("datom_files", files, ["VARCHAR"] * 4, "VARCHAR[]", **special)
+    con.create_function("datom_files", files, ["VARCHAR"] * 5, "VARCHAR[]", **special)
     con.create_function("datom_table_list", table_rows, ["VARCHAR"], f"{_TABLE_ROW_TYPE}[]", **special)
     con.create_function("datom_version_list", version_rows, ["VARCHAR"], f"{_VERSION_ROW_TYPE}[]", **special)
 
@@ -191,20 +195,30 @@ def _require(value: str | None, what: str, example: str) -> str:
 
 
 def resolve_files(
-    owner: _Owner, ref: str | None, version: str | None, as_of: str | None, tag: str | None = None
+    owner: _Owner,
+    ref: str | None,
+    version: str | None,
+    as_of: str | None,
+    tag: str | None = None,
+    verify: str | None = None,
 ) -> list[str]:
-    """The parquet URLs DuckDB should read for ``datom(ref, version, as_of, tag)`` (the ``datom_files`` UDF).
+    """The parquet URLs DuckDB should read for ``datom(ref, version, as_of, tag, verify)`` (the ``datom_files``
+    UDF).
 
-    Resolves through the project (metadata only), checks that the object exists, and registers the
-    store's filesystem on the database when it is not local.
+    Resolves through the project (metadata only), checks the stored bytes against ``parquet_sha``
+    (:func:`~datom_engines.project.reading.verified_object`: a corrupted object raises the datom
+    :class:`IntegrityError`, which DuckDB reports as an ``InvalidInputException``, so the query returns
+    no rows), and registers the store's filesystem on the database when the object is read in place
+    from an object store.
     """
     parsed = TableRef.parse(_require(ref, "the table reference of datom()", "datom('STUDY1.lb')"))
     proj = api.project(parsed.project)
     resolved = _resolutions.resolve(proj, parsed.table, version, as_of, tag)
+    source = reading.verified_object(proj.store, resolved, verify=check_mode(verify))
     seen: list[ResolvedVersion] | None = getattr(_recorder, "seen", None)
     if seen is not None:
         seen.append(resolved)
-    return [_engine_url(owner, resolved)]
+    return [_engine_url(owner, source)]
 
 
 class _LocalResolutions:
@@ -230,16 +244,14 @@ class _LocalResolutions:
     def resolve(
         self, proj: Project, table: str, version: str | None, as_of: str | None, tag: str | None = None
     ) -> ResolvedVersion:
-        """Resolve like :meth:`Project.resolve`, and check that the parquet object exists.
+        """Resolve like :meth:`Project.resolve` (metadata only; the object is checked afterwards).
 
         A tag's record never changes, so the table's own mirror files still decide whether a cached
         resolution holds (a re-pin rewrites the history).
         """
         location = proj.location
         if not location.is_local:
-            resolved = proj.resolve(table, version=version, as_of=as_of, tag=tag)
-            reading.require_object(proj.store, resolved)
-            return resolved
+            return proj.resolve(table, version=version, as_of=as_of, tag=tag)
         key = (location, proj.name, table, version, as_of, tag)
         with _lock:
             entry = self._entries.get(key)
@@ -249,7 +261,6 @@ class _LocalResolutions:
         paths = entry[0] if entry else tuple(location.fs_path(k) for k in sources)
         stamp = self._stamp(paths)  # taken before reading: a change during the read shows up next time
         resolved = proj.resolve(table, version=version, as_of=as_of, tag=tag)
-        reading.require_object(proj.store, resolved)
         if stamp is not None:
             with _lock:
                 self._entries[key] = (paths, stamp, resolved)
@@ -262,13 +273,13 @@ class _LocalResolutions:
 _resolutions = _LocalResolutions()
 
 
-def _engine_url(owner: _Owner, resolved: ResolvedVersion) -> str:
-    location = resolved.location
-    if location.is_local:
-        return resolved.url
+def _engine_url(owner: _Owner, source: VerifiedObject) -> str:
+    if source.is_local_file:
+        return source.url
+    location = source.resolved.location
     name, make = _filesystem(location)
     owner.ensure_filesystem(name, make)
-    return f"{name}://{location.fs_path(resolved.key)}"
+    return f"{name}://{location.fs_path(source.resolved.key)}"
 
 
 def _filesystem(location: StoreLocation) -> tuple[str, Callable[[], fsspec.AbstractFileSystem]]:

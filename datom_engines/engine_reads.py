@@ -16,39 +16,24 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from . import api
 from .core.names import TableRef
-from .errors import InvalidArgumentError
 from .project import reading
 from .project.project import Project
-from .project.results import ResolvedVersion
+from .project.results import ResolvedVersion, VerifiedObject
 from .storage.location import StoreLocation
 from .storage.objectstore import ObjectStore
-
-Verify = Literal["once", "always", "never"]
-
-#: ``once``: check the stored bytes against ``parquet_sha`` the first time an object is read here;
-#: ``always``: on every read; ``never``: only check that the object exists.
-VERIFY_POLICIES: tuple[str, ...] = ("once", "always", "never")
+from .storage.verify import check_mode as check_verify
 
 #: Store protocols whose objects exist only inside one process (engines' workers cannot reach them).
 PROCESS_LOCAL_PROTOCOLS = frozenset({"memory"})
 
+__all__ = ["PROCESS_LOCAL_PROTOCOLS", "check_verify", "local_copy", "read_location", "resolve", "verify_object"]
+
 _lock = threading.Lock()
-_verified: set[tuple[str, str | None]] = set()
 _copies_dir: str | None = None
-
-
-def check_verify(verify: str) -> Verify:
-    """``verify`` if it is a known policy, else :class:`InvalidArgumentError`."""
-    if verify not in VERIFY_POLICIES:
-        raise InvalidArgumentError(
-            f"verify must be one of {', '.join(map(repr, VERIFY_POLICIES))}, got {verify!r}",
-            hint="'once' (the default) checks each object's bytes the first time it is read on this machine",
-        )
-    return verify  # type: ignore[return-value]
 
 
 def resolve(
@@ -56,12 +41,13 @@ def resolve(
     *,
     version: str | None,
     as_of: datetime | str | None,
+    tag: str | None = None,
     storage_options: Mapping[str, Any] | None,
 ) -> tuple[Project, ResolvedVersion]:
-    """The project of ``"project.table"`` and the version selected (latest, id / prefix, or ``as_of``)."""
+    """The project of ``"project.table"`` and the version selected (latest, id / prefix, ``as_of`` or ``tag``)."""
     parsed = api.table_ref(ref)
     project = api.project(parsed.project, storage_options=storage_options)
-    return project, project.resolve(parsed.table, version=version, as_of=as_of)
+    return project, project.resolve(parsed.table, version=version, as_of=as_of, tag=tag)
 
 
 def read_location(resolved: ResolvedVersion, storage_options: Mapping[str, Any] | None) -> StoreLocation:
@@ -73,29 +59,16 @@ def read_location(resolved: ResolvedVersion, storage_options: Mapping[str, Any] 
     return StoreLocation.parse(location, storage_options={**location.storage_options, **storage_options})
 
 
-def verify_object(store: ObjectStore, resolved: ResolvedVersion, verify: str = "once") -> None:
-    """Check a resolved version's object before an engine is given it (raises, returns nothing).
+def verify_object(store: ObjectStore, resolved: ResolvedVersion, verify: str = "once") -> VerifiedObject:
+    """Check a resolved version's object before an engine is given it (the adapters' one call site).
 
-    The single verification call site of the Spark and Dask adapters.
-
-    .. note:: VERIFICATION HOOK (issue 10). Interim behaviour until the project-level entry point
-       (``reading.verified_object(store, resolved, verify=...)``) lands: ``never`` checks that the object
-       exists; ``once`` hashes it the first time this *process* reads it (issue 10 makes that once per
-       machine); ``always`` on every call. Replace the body below with the project-level call.
+    :func:`datom_engines.project.reading.verified_object` decides (``once``: hashed once per machine, the
+    verdict kept for the object's identity; ``always``; ``never``: existence and size); an
+    :class:`~datom_engines.IntegrityError` means no engine may read the object. Cluster engines then read
+    the store object itself: its verdict is for the object as it is in the store, whatever local copy the
+    check may have left in the read cache.
     """
-    policy = check_verify(verify)
-    reading.require_object(store, resolved)
-    if policy == "never" or not resolved.parquet_sha:
-        return
-    key = (resolved.url, resolved.parquet_sha)
-    with _lock:
-        if policy == "once" and key in _verified:
-            return
-    path, temporary = reading.fetch_parquet(store, resolved)  # raises IntegrityError on a mismatch
-    if temporary:
-        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
-    with _lock:
-        _verified.add(key)
+    return reading.verified_object(store, resolved, verify=verify)
 
 
 def _copies_root() -> str:
@@ -107,16 +80,12 @@ def _copies_root() -> str:
         return _copies_dir
 
 
-def local_copy(store: ObjectStore, resolved: ResolvedVersion) -> str:
+def local_copy(store: ObjectStore, resolved: ResolvedVersion, verify: str = "once") -> VerifiedObject:
     """A verified copy of a version's object on this machine's disk, made once per process.
 
-    For stores that exist only inside this process (``memory://``): engines with worker processes
-    read the copy instead.
+    For stores engines cannot reach themselves (``memory://`` and other fsspec-only stores): the copy is
+    hashed on the way and checked against ``parquet_sha`` as ``verify`` says; read its ``url``.
     """
     slot = os.path.join(_copies_root(), hashlib.sha256(resolved.url.encode("utf-8")).hexdigest()[:24])
-    path = os.path.join(slot, f"{resolved.data_sha}.parquet")
-    if os.path.exists(path):
-        return path
     os.makedirs(slot, exist_ok=True)
-    path, _ = reading.fetch_parquet(store, resolved, dest_dir=slot)
-    return path
+    return reading.verified_object(store, resolved, verify=verify, local=True, dest_dir=slot)

@@ -12,7 +12,9 @@ The adapter only turns a resolved version into Polars calls: the metadata is res
 projection and predicate pushdown and row-group skipping are Polars' own. Polars reads local paths and
 ``s3://`` (and GCS/Azure) natively; for a store Polars cannot reach (fsspec ``memory://``, ...) the
 object is copied once per process into a temporary directory, verified against ``parquet_sha``, and
-that file is scanned.
+that file is scanned. Every scan first checks the stored bytes through
+:func:`datom_engines.project.reading.verified_object` (``verify=``), so no plan is ever built over
+bytes that differ from ``parquet_sha``.
 
 Lineage: every URL ``scan_datom`` hands to Polars is remembered with the version it holds. When
 ``lf.datom.write`` writes a plan, the plan's sources (read from ``LazyFrame.serialize()``, or from
@@ -38,7 +40,7 @@ from .core.names import TableRef
 from .progress import Progress
 from .project import reading
 from .project.project import Project
-from .project.results import ResolvedVersion, WriteResult
+from .project.results import ResolvedVersion, VerifiedObject, WriteResult
 from .storage.location import StoreLocation, polars_options
 
 __all__ = ["DatomDataFrame", "DatomLazyFrame", "lineage_of", "read_datom", "scan_datom"]
@@ -104,10 +106,15 @@ def scan_options(location: StoreLocation, storage_options: Mapping[str, Any] | N
     return merged or None
 
 
-def _scan_sources(project: Project, resolved: ResolvedVersion) -> tuple[str, ...]:
+def _scan_source(project: Project, resolved: ResolvedVersion, verify: str) -> VerifiedObject:
+    """The verified bytes to scan: the store object in place, or a local copy Polars can read.
+
+    Polars cannot read fsspec-only stores (``memory://``, ...): their object is copied once per process
+    into a temporary directory (hashed on the way) and that file is scanned.
+    """
     if resolved.location.protocol in POLARS_NATIVE_PROTOCOLS:
-        return resolved.urls
-    return (engine_reads.local_copy(project.store, resolved),)  # verified, once per process
+        return reading.verified_object(project.store, resolved, verify=verify)
+    return engine_reads.local_copy(project.store, resolved, verify)
 
 
 def scan_datom(
@@ -117,6 +124,7 @@ def scan_datom(
     as_of: datetime | str | None = None,
     tag: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    verify: str = "once",
 ) -> pl.LazyFrame:
     """Lazily scan a version of ``"project.table"``: a native ``pl.scan_parquet`` of its stored object.
 
@@ -125,18 +133,21 @@ def scan_datom(
     snapshot, :meth:`Project.tag`) pins; none of them means the latest version. The
     metadata is resolved once, now: later writes do not change what this frame reads. ``storage_options``
     (Polars or fsspec keys) are used to find the project and are passed to the scan, over the project's
-    own. The bytes are not hashed (a lazy scan reads only what the query needs); use :func:`read_datom`
-    for a verified eager read.
+    own.
+
+    The stored bytes are checked against ``parquet_sha`` now, before the plan is built (see
+    :func:`datom_engines.project.reading.verified_object`): ``verify="once"`` (default) hashes an object
+    once per machine and then trusts the verdict while the object is unchanged (a ``stat`` or ``HEAD``
+    per call), ``"always"`` hashes it on every call, ``"never"`` checks existence and size only.
+    Corrupted bytes raise :class:`~datom_engines.IntegrityError` here, so no frame over them exists.
     """
     project, table = _project_and_table(ref, storage_options)
     resolved = project.resolve(table, version=version, as_of=as_of, tag=tag)
-    reading.require_object(project.store, resolved)  # a clear datom error now, not a failed scan later
-    sources = _scan_sources(project, resolved)
-    _remember(sources, project, resolved)
-    native = resolved.location.protocol in POLARS_NATIVE_PROTOCOLS
+    source = _scan_source(project, resolved, verify)
+    _remember(source.urls, project, resolved)
     return pl.scan_parquet(
-        list(sources) if len(sources) > 1 else sources[0],
-        storage_options=scan_options(resolved.location, storage_options) if native else None,
+        list(source.urls) if len(source.urls) > 1 else source.url,
+        storage_options=scan_options(resolved.location, storage_options) if not source.is_local_file else None,
         glob=False,
         hive_partitioning=False,
     )
@@ -151,10 +162,11 @@ def read_datom(
     columns: Sequence[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    verify: str = "once",
 ) -> pl.DataFrame:
     """Read a version of ``"project.table"`` eagerly, verifying the stored bytes (``parquet_sha``) first.
 
-    Selection works as in :func:`scan_datom`; ``columns`` limits the columns read. Raises
+    Selection and ``verify`` work as in :func:`scan_datom`; ``columns`` limits the columns read. Raises
     :class:`~datom_engines.IntegrityError` (and returns nothing) when the object does not match its hash.
     """
     project, table = _project_and_table(ref, storage_options)
@@ -165,6 +177,7 @@ def read_datom(
         tag=tag,
         columns=list(columns) if columns is not None else None,
         progress=progress,
+        verify=verify,
     )
     return cast(pl.DataFrame, pl.from_arrow(arrow, rechunk=False))
 

@@ -1,12 +1,16 @@
 -- datom tables in DuckDB SQL.
 --
 -- datom_engines.duckdb.register(con) runs this file on a connection after registering the Python
--- functions the macros call. Those functions read metadata only (manifest, metadata.json, version
--- history); the table data is read by DuckDB's own parquet reader, so filters and projections are
--- pushed into the scan: EXPLAIN shows them inside READ_PARQUET.
+-- functions the macros call. Those functions read metadata (manifest, metadata.json, version history)
+-- and datom_files checks the object's bytes (once per machine by default); the table data is read by
+-- DuckDB's own parquet reader, so filters and projections are pushed into the scan: EXPLAIN shows them
+-- inside READ_PARQUET.
 --
---   datom_files(ref, version, as_of, tag)  VARCHAR[]  parquet URL(s) of one table version; an object-store
---                                                filesystem is registered on the database as needed
+--   datom_files(ref, version, as_of, tag, verify)
+--                                     VARCHAR[]  parquet URL(s) of one table version, after checking the
+--                                                stored bytes against parquet_sha (a corrupted object fails
+--                                                with the datom IntegrityError); an object-store filesystem
+--                                                is registered on the database as needed
 --   datom_table_list(project)         STRUCT[]   one entry per table of a project
 --   datom_version_list(ref)           STRUCT[]   one entry per version of a table, newest first
 --
@@ -20,11 +24,16 @@
 --                                                         TIMESTAMPTZ, DATE or ISO string (naive = UTC,
 --                                                         a bare date = the end of that UTC day)
 --   FROM datom('STUDY1.lb', tag := 'dblock-2026-03')      the version a tag (named snapshot) pins
--- Unknown or ambiguous versions and unknown tags fail with the datom error message and a hint.
-CREATE OR REPLACE MACRO datom(ref, version := NULL, as_of := NULL, tag := NULL) AS TABLE
+--   FROM datom('STUDY1.lb', verify := 'always')           hash the stored bytes on every query; the default
+--                                                         ('once') hashes an object once per machine and
+--                                                         then trusts the verdict while it is unchanged;
+--                                                         'never' checks existence and size only
+-- Unknown or ambiguous versions and unknown tags fail with the datom error message and a hint; so does
+-- an object whose bytes do not hash to the recorded parquet_sha (no rows are returned).
+CREATE OR REPLACE MACRO datom(ref, version := NULL, as_of := NULL, tag := NULL, verify := NULL) AS TABLE
     SELECT *
     FROM read_parquet(
-        datom_files(ref::VARCHAR, version::VARCHAR, as_of::VARCHAR, tag::VARCHAR),
+        datom_files(ref::VARCHAR, version::VARCHAR, as_of::VARCHAR, tag::VARCHAR, verify::VARCHAR),
         hive_partitioning := false
     );
 

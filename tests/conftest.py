@@ -146,15 +146,19 @@ def local_store(make_store: Callable[[str], StoreSpec]) -> StoreSpec:
 
 @pytest.fixture(autouse=True)
 def read_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Each test gets its own empty read cache (never the user's ~/.cache)."""
-    from datom_engines.storage import cache
+    """Each test gets its own empty read cache (never the user's ~/.cache) and no verdicts or copies from others."""
+    from datom_engines.storage import cache, verify
 
     path = tmp_path / "read-cache"
     monkeypatch.setenv(cache.ENV_DIR, str(path))
     monkeypatch.delenv(cache.ENV_MAX_BYTES, raising=False)
     cache.reset_cache_configuration()
+    verify.forget_process_verdicts()
+    verify.forget_registered_copies()
     yield path
     cache.reset_cache_configuration()
+    verify.forget_process_verdicts()
+    verify.forget_registered_copies()
 
 
 @pytest.fixture(autouse=True)
@@ -240,3 +244,31 @@ def dask_client() -> Iterator[Any]:
     finally:
         client.close()
         cluster.close()
+
+
+# ----- the command line ----------------------------------------------------------------------------
+@dataclass
+class Result:
+    """Exit code and output of one command line run."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def datom(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run the ``datom`` command line in this process: ``datom("tables", "--json")`` -> :class:`Result`."""
+
+    from datom_engines.cli import main
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +18,6 @@ import pytest
 from test_importers import CLINICAL, FREAD_VECTORS
 
 import datom_engines as dt
-from datom_engines.cli import main
 from datom_engines.cli.bars import ProgressBars
 from datom_engines.cli.hints import for_shell
 
@@ -34,29 +32,6 @@ TABLE_FIELDS = {
     "original_file_sha",
     "original_format",
 }
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def datom(capsys: pytest.CaptureFixture[str]):
-    """Run ``main(argv)`` and capture its exit code and output."""
-
-    def run(*args: str) -> Result:
-        capsys.readouterr()
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ def test_versions_by_id_prefix_and_as_of(
 ) -> None:
     proj = new_project(tmp_path, local_store, bare_remote)
     v1 = proj.write(lb_frame(10), "lb")
+    proj.tag("cut-1")
     _next_second()
     proj.write(lb_frame(20, shift=0.5), "lb")
     created = proj.history("lb")[1].created_at
@@ -71,6 +72,7 @@ def test_versions_by_id_prefix_and_as_of(
         {"version": v1.version[:7]},
         {"as_of": created},
         {"as_of": str(created)},
+        {"tag": "cut-1"},
     ):
         expected = pl.read_datom("STUDY1.lb", **selection).to_arrow()
         assert_same_values(computed(ddt.read_datom("STUDY1.lb", **selection)), expected, dask_type_of)
@@ -79,6 +81,8 @@ def test_versions_by_id_prefix_and_as_of(
     assert len(pinned.compute()) == 10  # the frame stays on the version it resolved
     with pytest.raises(dt.VersionNotFoundError, match="hint"):
         ddt.read_datom("STUDY1.lb", version="ffffff")
+    with pytest.raises(dt.TagNotFoundError):
+        ddt.read_datom("STUDY1.lb", tag="no-such-tag")
     with pytest.raises(dt.NotFoundError, match="unknown project"):
         ddt.read_datom("NOPE.lb")
 
@@ -122,7 +126,10 @@ def test_verification_refuses_a_corrupted_object(
     try:
         with pytest.raises(dt.IntegrityError):
             ddt.read_datom("STUDY1.lb", verify="always")
-        assert len(ddt.read_datom("STUDY1.lb", verify="never").compute()) == 1
+        # "never" skips the hash but not the size check: an object whose size differs from size_bytes is
+        # verified anyway, and refused
+        with pytest.raises(dt.IntegrityError, match="the metadata records"):
+            ddt.read_datom("STUDY1.lb", verify="never")
     finally:
         path.write_bytes(good)
     with pytest.raises(dt.InvalidArgumentError, match="verify must be one of"):
@@ -230,25 +237,27 @@ def test_bad_writes_write_nothing(tmp_path: Path, local_store: StoreSpec, bare_r
     assert set(proj.store.list_keys()) == before
 
 
-def test_verify_once_hashes_an_object_once_per_process(
+def test_verify_once_hashes_an_object_once_per_machine(
     tmp_path: Path, local_store: StoreSpec, bare_remote: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from datom_engines import engine_reads
-    from datom_engines.project import reading
+    from datom_engines.storage import verify
 
     new_project(tmp_path, local_store, bare_remote).write(lb_frame(7), "lb")
+    key = dt.resolve("STUDY1.lb").key
     calls: list[str] = []
-    real = reading.fetch_parquet
+    real = verify.sha256_object
 
-    def counting(store: Any, resolved: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(resolved.version)
-        return real(store, resolved, *args, **kwargs)
+    def counting(store: Any, key: str, progress: Any = None) -> str:
+        calls.append(key)
+        return real(store, key, progress)
 
-    monkeypatch.setattr(reading, "fetch_parquet", counting)
-    monkeypatch.setattr(engine_reads, "_verified", set())
+    monkeypatch.setattr(verify, "sha256_object", counting)
     for _ in range(3):
-        ddt.read_datom("STUDY1.lb")
-    assert len(calls) == 1
+        ddt.read_datom("STUDY1.lb")  # the writer vouched for the bytes it hashed while writing them
+    assert calls == []
     ddt.read_datom("STUDY1.lb", verify="always")
+    ddt.read_datom("STUDY1.lb", verify="always")
+    assert calls == [key, key]
     ddt.read_datom("STUDY1.lb", verify="never")
-    assert len(calls) == 2
+    ddt.read_datom("STUDY1.lb")
+    assert calls == [key, key]

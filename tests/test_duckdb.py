@@ -134,11 +134,12 @@ def test_persistent_and_read_only_databases(tmp_path: Path, local_store: StoreSp
 def test_sql_file_is_the_macro_source() -> None:
     text = (REPO / "sql" / "datom.sql").read_text(encoding="utf-8")
     assert ddb.sql_text() == text
-    for macro in (
-        "datom(ref, version := NULL, as_of := NULL, tag := NULL)",
+    macros = (
+        "datom(ref, version := NULL, as_of := NULL, tag := NULL, verify := NULL)",
         "datom_tables(project)",
         "datom_history(ref)",
-    ):
+    )
+    for macro in macros:
         assert f"CREATE OR REPLACE MACRO {macro} AS TABLE" in text
 
 

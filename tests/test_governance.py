@@ -111,9 +111,11 @@ def test_register_list_resolve_migrate(tmp_path: Path, org: dict, s3_server: S3S
     new_bucket = s3_server.new_bucket()
     result = dt.migrate_project("A", f"s3://{new_bucket}/moved", project=a_dev, governance=gov, reason="EU residency",
                                 sunset_at="2026-12-31T00:00:00Z")  # fmt: skip
-    assert result.objects == len(a.store.list_keys()) == result.copied and result.data_commit
+    old_keys = set(a.store.list_keys()) - {keys.MOVED_KEY}  # the old store also got the moved notice
+    assert a.store.exists(keys.MOVED_KEY)
+    assert result.objects == len(old_keys) == result.copied and result.data_commit
     dst = dt.connect(f"s3://{new_bucket}/moved", storage_options=opts)
-    assert set(dst.store.list_keys()) == set(a.store.list_keys())
+    assert set(dst.store.list_keys()) == old_keys
     ref = gov.store.read_json("projects/A/ref.json")
     assert ref["current"] == {"type": "s3", "root": new_bucket, "prefix": "moved", "region": "us-east-1"}
     old = ref["previous"][0]

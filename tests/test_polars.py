@@ -98,7 +98,7 @@ def test_import_registers_polars_api() -> None:
     assert type(pl.DataFrame({"a": [1]}).datom).__name__ == "DatomDataFrame"
     assert type(pl.LazyFrame({"a": [1]}).datom).__name__ == "DatomLazyFrame"
     params = inspect.signature(dt.scan_datom).parameters
-    assert list(params) == ["ref", "version", "as_of", "tag", "storage_options"]
+    assert list(params) == ["ref", "version", "as_of", "tag", "storage_options", "verify"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for name, p in params.items() if name != "ref")
     assert inspect.signature(dt.scan_datom).return_annotation == "pl.LazyFrame"
 

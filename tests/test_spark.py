@@ -131,18 +131,22 @@ def test_time_columns_need_the_time_type(spark: Any) -> None:
 def test_versions_by_id_prefix_and_as_of(tmp_path: Path, local_store: StoreSpec, bare_remote: str, spark: Any) -> None:
     proj = new_project(tmp_path, local_store, bare_remote)
     v1 = proj.write(lb_frame(10), "lb")
+    proj.tag("cut-1")
     _next_second()
     v2 = proj.write(lb_frame(20, shift=0.5), "lb")
     created = proj.history("lb")[1].created_at
     assert created is not None
     dts.register(spark)
     for native in (True, False):
-        for selection in ({}, {"version": v1.version}, {"version": v1.version[:7]}, {"as_of": created}):
+        selections = ({}, {"version": v1.version}, {"version": v1.version[:7]}, {"as_of": created}, {"tag": "cut-1"})
+        for selection in selections:
             expected = pl.read_datom("STUDY1.lb", **selection).to_arrow()
             assert_spark_equal(dts.read(spark, "STUDY1.lb", native=native, **selection), expected)
         as_of = created.isoformat()
         got = spark.read.format("datom").option("as_of", as_of).load("STUDY1.lb")
         assert_spark_equal(got, pl.read_datom("STUDY1.lb", as_of=as_of).to_arrow())
+    got = spark.read.format("datom").option("tag", "cut-1").load("STUDY1.lb")
+    assert_spark_equal(got, pl.read_datom("STUDY1.lb", version=v1.version).to_arrow())
     assert dts.read(spark, "STUDY1.lb").count() == 20
     assert spark.read.format("datom").option("version", v2.version[:9]).load("STUDY1.lb").count() == 20
     with pytest.raises(dt.VersionNotFoundError, match="hint"):
@@ -298,7 +302,9 @@ def test_corrupted_objects_are_refused(tmp_path: Path, local_store: StoreSpec, b
             dts.read(spark, "STUDY1.lb", verify="always")
         with pytest.raises(Exception, match="IntegrityError"):
             dts.read(spark, "STUDY1.lb", native=False, verify="always").collect()
-        assert dts.read(spark, "STUDY1.lb", verify="never").count() == 1  # asked not to check
+        # "never" skips the hash, not the size check: an object whose size differs from size_bytes is refused
+        with pytest.raises(dt.IntegrityError, match="the metadata records"):
+            dts.read(spark, "STUDY1.lb", verify="never")
     finally:
         Path(path).write_bytes(good)
     assert dts.read(spark, "STUDY1.lb", verify="always").count() == 20 == result.nrow

@@ -26,7 +26,7 @@ import click
 from .._version import __version__
 from ..errors import DatomError
 from .common import ProjectUsageError, State, debug_enabled, report_error
-from .read_cmds import diff, history, read, status, tables, tags
+from .read_cmds import diff, history, read, status, tables, tags, verify
 from .write_cmds import clone, compression, init, pull, sync, tag, validate, write
 
 OPTIONAL_GROUPS = ("gov",)
@@ -52,6 +52,7 @@ def cli() -> None:
       datom tables && datom history lb
       datom read lb --version 1a2b3c4d -o lb.parquet
       datom tag dblock-1 -m "database lock" && datom read lb --tag dblock-1
+      datom verify && datom validate --deep           # hash the stored data objects
       datom read STUDY1.lb --store /data/store        # a reader: no git needed
 
     Every command has --help; --json prints machine-readable output. Exit codes: 0 ok, 1 failure,
@@ -59,7 +60,23 @@ def cli() -> None:
     """
 
 
-for _command in (init, clone, pull, write, sync, tag, tables, history, read, diff, tags, status, validate, compression):
+for _command in (
+    init,
+    clone,
+    pull,
+    write,
+    sync,
+    tag,
+    tables,
+    history,
+    read,
+    verify,
+    diff,
+    tags,
+    status,
+    validate,
+    compression,
+):
     cli.add_command(_command)
 
 for _name in OPTIONAL_GROUPS:

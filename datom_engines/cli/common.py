@@ -18,7 +18,7 @@ from ..core import keys
 from ..core.codecs import normalize_compression
 from ..core.names import TableRef, validate_name
 from ..core.snapshots import validate_tag_name
-from ..errors import DatomError, InvalidNameError
+from ..errors import DatomError, InvalidNameError, StoreError, StoreUnreachableError
 from ..project.governance import resolve_project
 from ..project.lifecycle import connect, open_project
 from ..project.project import Project
@@ -343,7 +343,12 @@ def any_project(project_name: str | None = None) -> Project:
     st = state()
     options = st.storage_options or None
     if st.store:
-        proj = connect(st.store, storage_options=options)
+        try:
+            proj = connect(st.store, storage_options=options)
+        except StoreError as exc:  # a corrupt manifest: a named project's tables still read by name
+            if not project_name or isinstance(exc, StoreUnreachableError):
+                raise
+            proj = connect(st.store, project=project_name, storage_options=options)
         if project_name and proj.name != project_name:
             raise project_mismatch(f"the store {store_url(proj.location)}", proj.name, project_name)
         return proj

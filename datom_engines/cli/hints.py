@@ -57,6 +57,9 @@ RULES: tuple[tuple[str, str], ...] = (
     # validation and repair
     (r"with validate\(repair=True\)", "with `datom validate --fix`"),
     (r"; validate\(\) lists missing objects", "; `datom validate` lists missing objects"),
+    (r"^run validate\(deep=True\) again$", "run `datom validate --deep --fix` again"),
+    (r", or pass sources=\[a store holding a copy\]$", ", or pass --source STORE (a store holding a copy) to --fix"),
+    (r"^pass project=<name> to read its tables by name", "name the table PROJECT.TABLE to read it by name"),
     # sync
     (r"narrow the files with a pattern", "narrow the files with --pattern"),
     (r"or continue on errors", "or sync with --continue-on-error"),

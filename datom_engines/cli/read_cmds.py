@@ -1,4 +1,4 @@
-"""Commands that only read: tables, history, read, diff, tags, status."""
+"""Commands that only read: tables, history, read, verify, diff, tags, status."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import click
 from ..core.metadata import utc_timestamp
 from ..core.names import TableRef
 from ..core.snapshots import Tag
-from ..errors import DatomError
+from ..errors import DatomError, IntegrityError, NotFoundError
 from ..project.project import Project
 from ..project.reading import fetch_parquet
 from ..project.tags import tags_by_version
@@ -273,6 +273,61 @@ def read(
     finally:
         if temporary:
             shutil.rmtree(Path(path).parent, ignore_errors=True)
+
+
+@click.command()
+@click.argument("tables_", metavar="[TABLE]...", nargs=-1, type=TABLE)
+@click.option("--version", "version", default=None, help="A version id or unique prefix (one TABLE only).")
+@click.option("--all-versions", is_flag=True, help="Every version of each table, not only the current one.")
+@click.option(
+    "--once",
+    "once",
+    is_flag=True,
+    help="Accept a verdict recorded on this machine or the store's own SHA-256 instead of hashing again.",
+)
+@project_options
+def verify(tables_: tuple[TableRef, ...], version: str | None, all_versions: bool, once: bool) -> int:
+    """Hash stored data objects now and record the verdicts.
+
+    Default: the current version of every table. A later scan or read of an unchanged object on this
+    machine then costs one stat (local) or HEAD (object stores) instead of a hash. Remote objects are
+    downloaded into the read cache to be hashed unless --once finds them vouched for. Exit code 1 when
+    any object is corrupt or missing.
+    """
+    if version is not None and (len(tables_) != 1 or all_versions):
+        raise click.UsageError("--version needs exactly one TABLE (and no --all-versions)")
+    st = state()
+    proj = any_project(tables_[0].project or None if tables_ else None)
+    names = [t.table for t in tables_] or [t.name for t in proj.tables()]
+    todo = []
+    for name in names:
+        if all_versions:
+            todo += [(name, v.id) for v in proj.history(name)]
+        else:
+            todo.append((name, version or proj.resolve(name).version))
+    results = []
+    bars = st.progress_bars()
+    try:
+        for name, vid in todo:
+            entry = {"table": name, "version": vid, "ok": True, "how": None, "error": None}
+            try:
+                entry["how"] = proj.verify(name, version=vid, mode="once" if once else "always", progress=bars).how
+            except (IntegrityError, NotFoundError) as exc:
+                entry.update(ok=False, error=exc.message)
+            results.append(entry)
+    finally:
+        bars.close()
+    ok = all(r["ok"] for r in results)
+
+    def text() -> str:
+        rows = [
+            [r["table"], short(r["version"]), "ok" if r["ok"] else "FAILED", r["how"] or r["error"]] for r in results
+        ]
+        summary = f"{sum(r['ok'] for r in results)} of {len(results)} object(s) verified"
+        return format_table(rows, ["TABLE", "VERSION", "STATE", "DETAIL"]) + "\n" + summary if rows else "no tables"
+
+    emit({"project": proj.name, "ok": ok, "objects": results}, text)
+    return 0 if ok else 1
 
 
 @click.command()

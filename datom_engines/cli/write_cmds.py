@@ -10,6 +10,7 @@ from ..core import keys
 from ..core.names import TableRef
 from ..project.lifecycle import clone_project, init_project
 from ..project.sync import SyncError, SyncResult
+from ..storage.location import StoreLocation
 from .common import (
     TABLE,
     clone_options,
@@ -286,19 +287,50 @@ def tag(name: str, message: str | None, tables: tuple[str, ...], sign: bool | No
 
 
 @click.command()
-@click.option("--fix", is_flag=True, help="Rewrite the store's metadata mirror where it differs from git.")
+@click.option("--fix", is_flag=True, help="Rewrite what differs from git; restore damaged data objects from copies.")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also re-hash every stored data object of every version and parse every metadata object (slow).",
+)
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="STORE",
+    help="With --fix: another store holding copies of the data objects (a backup, the pre-migration store).",
+)
 @clone_options
-def validate(fix: bool) -> int:
-    """Check (and --fix) the store's metadata against git.
+def validate(fix: bool, deep: bool, sources: tuple[str, ...]) -> int:
+    """Check (and --fix) the store against git.
+
+    A quick check compares the metadata mirror with git and checks that each table's current data object
+    exists. --deep also hashes every data object of every version (progress bar on a terminal) and
+    reports data_corrupt_in_store. --fix rewrites the metadata mirror from git and restores missing or
+    corrupted data objects from verified copies (the local read cache, --source stores); bytes are
+    uploaded only if they hash to the recorded parquet_sha.
 
     Exit code 1 when they disagree (after fixing, when --fix is given).
     """
-    report = _developer_project().validate(repair=fix)
+    st = state()
+    locations = [StoreLocation.parse(s, storage_options=st.storage_options or None) for s in sources]
+    try:
+        report = _developer_project().validate(repair=fix, deep=deep, sources=locations, progress=st.progress_bars())
+    finally:
+        st.progress_bars().close()
 
     def text() -> str:
-        rows = [[t.table, "ok" if t.ok else "PROBLEM", ", ".join(t.problems)] for t in report.tables]
+        rows = []
+        for t in report.tables:
+            detail = ", ".join(t.problems)
+            bad = [*(f"{v[:8]} corrupt" for v in t.corrupt_versions), *(f"{v[:8]} missing" for v in t.missing_versions)]
+            if bad:
+                detail += f" (versions: {', '.join(bad)})"
+            rows.append([t.table, "ok" if t.ok else "PROBLEM", detail])
         lines = [format_table(rows, ["TABLE", "STATE", "PROBLEMS"])] if rows else ["no tables"]
-        if not report.manifest_in_store:
+        if report.manifest_corrupt:
+            lines.append("store manifest is corrupt (not valid JSON): manifest_corrupt_in_store")
+        elif not report.manifest_in_store:
             lines.append("manifest missing from the store")
         elif not report.manifest_current:
             lines.append("store manifest is stale")
@@ -309,9 +341,10 @@ def validate(fix: bool) -> int:
         if report.repaired:
             lines.append("repaired: " + ", ".join(report.repaired))
         for item in report.unrepairable:
-            lines.append(f"cannot repair: {item}")
+            lines.append(f"cannot repair: {for_shell(item)}")
+        scope = "every data object hashed" if report.deep else "quick check; --deep hashes every data object"
         lines.append(
-            "valid: git and store agree"
+            f"valid: git and store agree ({scope})"
             if report.valid
             else "NOT valid" + ("" if fix else " (run `datom validate --fix`)")
         )

@@ -7,6 +7,7 @@ object, so the package works without it.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pyarrow as pa
@@ -83,8 +84,22 @@ def _polars_to_arrow(frame: Any, *, string_view: bool) -> pa.Table:
     return table
 
 
+def check_column_names(names: list[Any]) -> None:
+    """Raise :class:`UnsupportedDataError` for duplicate, empty or non-string column names."""
+    dupes = sorted(str(n) for n, count in Counter(names).items() if count > 1)
+    if dupes:
+        raise UnsupportedDataError(
+            f"duplicate column names: {', '.join(repr(d) for d in dupes)}",
+            hint="rename the columns so every name is unique",
+        )
+    bad = [n for n in names if not isinstance(n, str) or n == ""]
+    if bad:
+        raise UnsupportedDataError(f"column names must be non-empty strings, got {bad!r}", hint="rename the columns")
+
+
 def _pandas_to_arrow(frame: Any) -> pa.Table:
-    """Convert a pandas DataFrame to Arrow without its index."""
+    """Convert a pandas DataFrame to Arrow without its index (Arrow names the columns with ``str``)."""
+    check_column_names([str(c) for c in frame.columns])
     try:
         return pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
@@ -118,6 +133,7 @@ def to_arrow(frame: object, *, string_view: bool = False) -> pa.Table:
 
 __all__ = [
     "ACCEPTED_TYPES",
+    "check_column_names",
     "is_lazy",
     "is_pandas",
     "is_polars",

@@ -14,6 +14,8 @@ GOVERNANCE_KEY = ".metadata/governance.json"
 COMMIT_LOG_KEY = ".metadata/commits.json"
 COMMIT_LOG_SEGMENTS = ".metadata/commits/"
 TAGS_PREFIX = ".metadata/tags/"
+# not in the reference format (R ignores it): left in a store a project was migrated away from
+MOVED_KEY = ".metadata/datom_engines_moved.json"
 
 # files in the data repo (git working tree)
 PROJECT_YAML_PATH = ".datom/project.yaml"

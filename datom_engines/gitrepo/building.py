@@ -87,13 +87,16 @@ def store_objects(objects: Objects, new_objects: list[ShaFile]) -> None:
             objects.store.add_object(obj)
 
 
-def make_commit(tree_id: bytes, parents: list[bytes], message: str, ident: GitIdentity) -> Commit:
-    """A commit object by ``ident`` (author and committer), dated now in UTC."""
+def make_commit(
+    tree_id: bytes, parents: list[bytes], message: str, ident: GitIdentity, committer: GitIdentity | None = None
+) -> Commit:
+    """A commit object by ``ident`` (the author; also the committer unless given), dated now in UTC."""
     now = int(time.time())
     commit = Commit()
     commit.tree = tree_id
     commit.parents = parents
-    commit.author = commit.committer = ident.to_bytes()
+    commit.author = ident.to_bytes()
+    commit.committer = (committer or ident).to_bytes()
     commit.author_time = commit.commit_time = now
     commit.author_timezone = commit.commit_timezone = 0
     commit.encoding = None
@@ -136,7 +139,12 @@ def _tree_or_empty(tree_id: bytes | None, new_objects: list[ShaFile]) -> bytes:
 
 
 def commit_files(
-    objects: Objects, parent: str | None, files: Mapping[str, bytes | None], message: str, ident: GitIdentity
+    objects: Objects,
+    parent: str | None,
+    files: Mapping[str, bytes | None],
+    message: str,
+    ident: GitIdentity,
+    committer: GitIdentity | None = None,
 ) -> str:
     """A commit whose tree is ``parent``'s with ``files`` replaced (None deletes); ``parent`` if nothing changed."""
     parent_tree = objects.tree_id(parent)
@@ -161,7 +169,7 @@ def commit_files(
         ) from exc
     if parent is not None and tree_id == parent_tree:
         return parent
-    commit = make_commit(tree_id, [] if parent is None else [hex_sha(parent)], message, ident)
+    commit = make_commit(tree_id, [] if parent is None else [hex_sha(parent)], message, ident, committer)
     new_objects.append(commit)
     store_objects(objects, new_objects)
     return commit.id.decode("ascii")

@@ -20,7 +20,7 @@ from ..errors import ConflictError, DatomError, GitError, InvalidArgumentError, 
 from . import building, signing
 from .objects import Objects
 from .remote import Remote
-from .settings import config_get, config_identity, default_branch, global_identity
+from .settings import config_get, default_branch, global_identity, identity_for
 from .urls import is_url, local_remote_branch, normalize_remote, redact, split_credentials
 from .values import (
     DEFAULT_IDENTITY_EMAIL,
@@ -301,8 +301,14 @@ class GitRepo:
         return self._repo.get_config_stack()
 
     def identity(self) -> GitIdentity | None:
-        """``user.name`` / ``user.email`` from the repository config stack (local, then global)."""
-        return config_identity(self._repo.get_config_stack())
+        """The author identity as git finds it: ``GIT_AUTHOR_NAME`` / ``GIT_AUTHOR_EMAIL``, else
+        ``author.*``, else ``user.*`` from the repository config stack (local, then global)."""
+        return identity_for(self._repo.get_config_stack(), "author")
+
+    def committer_identity(self) -> GitIdentity | None:
+        """The committer identity: ``GIT_COMMITTER_NAME`` / ``GIT_COMMITTER_EMAIL``, else ``committer.*``,
+        else ``user.*`` (as git does)."""
+        return identity_for(self._repo.get_config_stack(), "committer")
 
     # ---- reading objects (see objects.py) ---------------------------------------------------------
 
@@ -340,6 +346,14 @@ class GitRepo:
 
     # ---- building commits (see building.py) -------------------------------------------------------
 
+    def _committer(self, author: GitIdentity | None) -> GitIdentity:
+        """``GIT_COMMITTER_*`` when set; else an explicit author other than this repo's commits as themselves;
+        else the committer identity git would use."""
+        env_set = any(os.environ.get(f"GIT_COMMITTER_{part}") for part in ("NAME", "EMAIL"))
+        if not env_set and author is not None and author != self.identity():
+            return author
+        return self.committer_identity() or self._ident(author)
+
     def _ident(self, author: GitIdentity | None) -> GitIdentity:
         return author or self.identity() or GitIdentity(DEFAULT_IDENTITY_NAME, DEFAULT_IDENTITY_EMAIL)
 
@@ -353,12 +367,14 @@ class GitRepo:
         """Build a commit whose tree is ``parent``'s tree with ``files`` replaced (None deletes a path).
 
         Files get mode 100644; intermediate directories are created and emptied ones dropped. The author
-        and committer are ``author``, else the repository identity, else ``datom <datom@noreply>``, in UTC.
+        is ``author``, else the repository identity (:meth:`identity`), else ``datom <datom@noreply>``; the
+        committer is ``GIT_COMMITTER_NAME``/``_EMAIL`` when set, else an explicit ``author`` other than the
+        repository's own, else :meth:`committer_identity`; dated now in UTC.
         No ref, index or working-tree file is touched: publish the commit with :meth:`push` and
         :meth:`advance`. If the resulting tree equals ``parent``'s, nothing is committed and ``parent`` is
         returned.
         """
-        return building.commit_files(self.objects, parent, files, message, self._ident(author))
+        return building.commit_files(self.objects, parent, files, message, self._ident(author), self._committer(author))
 
     # ---- remote operations (see remote.py) --------------------------------------------------------
 
@@ -524,6 +540,7 @@ class GitRepo:
             [hex_sha(local), hex_sha(remote)],
             f"Merge remote-tracking branch '{REMOTE_NAME}/{branch}'",
             self._ident(None),
+            self._committer(None),
         )
         building.store_objects(self.objects, [merge])
         self.advance(merge.id.decode("ascii"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from dulwich.config import StackedConfig
@@ -29,6 +30,29 @@ def config_identity(config: Any) -> GitIdentity | None:
     """``user.name`` / ``user.email`` of a config (stack), or None when neither is set."""
     name = config_get(config, (b"user",), b"name")
     email = config_get(config, (b"user",), b"email")
+    if not name and not email:
+        return None
+    return GitIdentity(name or DEFAULT_IDENTITY_NAME, email or DEFAULT_IDENTITY_EMAIL)
+
+
+def identity_for(config: Any, role: str) -> GitIdentity | None:
+    """The ``author`` or ``committer`` identity of a commit, found as git finds it.
+
+    Name: ``GIT_<ROLE>_NAME``, else ``<role>.name``, else ``user.name``. Email: ``GIT_<ROLE>_EMAIL``, else
+    ``<role>.email``, else ``user.email``, else ``EMAIL``. None when neither a name nor an email is found.
+    """
+    section = (role.encode(),)
+    name = (
+        os.environ.get(f"GIT_{role.upper()}_NAME")
+        or config_get(config, section, b"name")
+        or config_get(config, (b"user",), b"name")
+    )
+    email = (
+        os.environ.get(f"GIT_{role.upper()}_EMAIL")
+        or config_get(config, section, b"email")
+        or config_get(config, (b"user",), b"email")
+        or os.environ.get("EMAIL")
+    )
     if not name and not email:
         return None
     return GitIdentity(name or DEFAULT_IDENTITY_NAME, email or DEFAULT_IDENTITY_EMAIL)

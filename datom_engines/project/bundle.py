@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
+import sys
 import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -181,13 +183,20 @@ def _add_clone(tar: tarfile.TarFile, repo: GitRepo, arcname: str, work: str) -> 
 
 
 def import_bundle(
-    archive: str | os.PathLike[str], directory: str | os.PathLike[str], *, activate: bool = True
+    archive: str | os.PathLike[str],
+    directory: str | os.PathLike[str],
+    *,
+    activate: bool = True,
+    quiet: bool = False,
 ) -> Governance:
     """Unpack a bundle into ``directory`` (absent or empty) and return its local governance.
 
     Every store object is verified against the SHA-256 recorded at export; ``ref.json`` of each project
-    points at its local store. With ``activate`` the governance is used for ``"proj.table"`` resolution
-    from now on (:func:`use_governance`). On any failure nothing is left at ``directory``.
+    points at its local store. The governance store is ``<directory>/governance/store`` (``gov.url``);
+    with ``activate`` it is used for ``"proj.table"`` resolution in this process from now on
+    (:func:`use_governance`). A later process uses it with ``use_governance(gov.url)`` or
+    ``DATOM_GOVERNANCE=<gov.url>``: unless ``quiet``, a line on stderr says so. On any failure nothing is
+    left at ``directory``.
     """
     target = Path(directory).absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -222,6 +231,14 @@ def import_bundle(
     gov = open_governance(target / "governance" / "store", repo=repo_dir if repo_dir.is_dir() else None)
     if activate:
         use_governance(gov)
+    if not quiet:
+        names = ", ".join(info.get("projects") or {}) or "no projects"
+        print(
+            f"imported {names} into {target}; governance store: {gov.url}"
+            f"{' (active in this process)' if activate else ''}. In a later process: "
+            f"datom_engines.use_governance({gov.url!r}) or export DATOM_GOVERNANCE={shlex.quote(gov.url)}",
+            file=sys.stderr,
+        )
     return gov
 
 

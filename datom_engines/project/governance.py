@@ -15,6 +15,7 @@ store. Readers only ever read the store.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import warnings
@@ -149,6 +150,11 @@ class Governance:
     def __repr__(self) -> str:
         where = f", repo={str(self.repo.path)!r}" if self.repo else ""
         return f"Governance({self.location.store_url!r}{where})"
+
+    @property
+    def url(self) -> str:
+        """The governance store as ``use_governance`` and ``DATOM_GOVERNANCE`` take it (a directory when local)."""
+        return self.location.store_url
 
     @property
     def storage_options(self) -> dict[str, Any]:
@@ -290,7 +296,8 @@ class Governance:
         """Record ``project``'s data location as ``projects/<name>/ref.json`` (plus dispatch and history).
 
         Registering again at the same location is a no-op; at another location it is refused (use
-        :func:`migrate_project`) unless ``force``.
+        :func:`migrate_project`) unless ``force``. The result's ``registered_at`` is when ``ref.json`` was
+        written (the registration, or a later migration).
         """
         name = project.name
         record = location_record(project.location)
@@ -326,8 +333,11 @@ class Governance:
                 build(None)
                 order = [p for p in (dispatch_key(name), migrations_key(name), ref_key(name)) if p in written]
                 self._mirror(order, None, written)
-        registered = {p.name: p for p in self.projects()}
-        return registered[name]
+        registered = {p.name: p for p in self.projects()}[name]
+        if registered.registered_at is None:  # a store listing has no time (section 4.11): the record's own
+            stat = self.store.stat(ref_key(name))
+            registered = dataclasses.replace(registered, registered_at=stat.modified if stat else None)
+        return registered
 
     def migrate(
         self,
@@ -363,7 +373,8 @@ class Governance:
                 f"the destination {dst_location.store_url} already holds project {other.get('project_name')!r}",
                 hint="pick another bucket or prefix: two projects cannot share a namespace",
             )
-        copied = copy_namespace(src, dst)
+        dst.delete(keys.MOVED_KEY)  # moving back to a store it once left: that store is current again
+        copied = copy_namespace(src, dst, [k for k in src.list_keys() if k != keys.MOVED_KEY])
         problems = [v for v in verify_namespace(src, dst, [c.key for c in copied], mode="content") if not v.ok]
         if problems:
             listed = "; ".join(f"{p.key}: {p.issue}" for p in problems[:5])
@@ -419,6 +430,7 @@ class Governance:
             if self.repo is None:
                 build(None)
             self._mirror([migrations_key(name), ref_key(name)], gov_commit, new_files)
+        self._leave_moved_marker(src, name, dst_location, now, sunset)
         current = registry.lookup(name)
         if current is not None and current.repo is None:
             registry.unregister(name)  # the next "name.table" resolves through the new ref.json
@@ -432,6 +444,28 @@ class Governance:
             gov_commit,
             data_commit,
         )
+
+    def _leave_moved_marker(
+        self, old: ObjectStore, name: str, to: StoreLocation, migrated_at: str, sunset_at: str | None
+    ) -> None:
+        """Tell readers of the old store where the project went (a key the reference format does not define)."""
+        marker = {
+            "project": name,
+            "moved_to": location_record(to),
+            "moved_to_url": to.store_url,
+            "migrated_at": migrated_at,
+            "governance": self.location.store_url,
+        }
+        if sunset_at:
+            marker["sunset_at"] = sunset_at
+        try:
+            old.write_json(keys.MOVED_KEY, marker)
+        except DatomError as exc:  # the move itself is done; only the hint for stale readers is missing
+            warnings.warn(
+                f"project {name!r} moved, but the notice for readers of {old.location.store_url} could not be "
+                f"written: {exc.message}",
+                stacklevel=3,
+            )
 
 
 def set_data_store(project: Project, location: StoreLocation, *, message: str | None = None) -> str:

@@ -24,6 +24,7 @@ from .config import configured_compression, read_config
 from .results import (
     ProjectSnapshot,
     ResolvedVersion,
+    VerifiedObject,
     WriteResult,
 )
 from .snapshots import project_snapshot
@@ -214,10 +215,36 @@ class ProjectHandle:
         tag: str | None = None,
         columns: list[str] | None = None,
         progress: Progress | None = None,
+        verify: str = "once",
     ) -> pa.Table:
-        """Read a table version as a pyarrow Table, verifying the stored bytes first."""
+        """Read a table version as a pyarrow Table, verifying the stored bytes first.
+
+        ``verify`` is ``"once"`` (default: an object hashed on this machine before, and unchanged since,
+        is not hashed again), ``"always"`` or ``"never"``; see :func:`reading.verified_object`.
+        """
         resolved = self.resolve(table, version=version, as_of=as_of, tag=tag)
-        return reading.read_arrow(self.store, resolved, columns=columns, progress=progress)
+        return reading.read_arrow(self.store, resolved, columns=columns, progress=progress, verify=verify)
+
+    def verify(
+        self,
+        table: str,
+        *,
+        version: str | None = None,
+        as_of: datetime | str | None = None,
+        tag: str | None = None,
+        mode: str = "always",
+        progress: Progress | None = None,
+    ) -> VerifiedObject:
+        """Check a version's stored bytes against ``parquet_sha`` now and record the verdict.
+
+        Later reads and scans of the unchanged object on this machine then cost one ``stat``/``HEAD``.
+        ``mode="always"`` (default) hashes the bytes (downloading a remote object into the read cache);
+        ``"once"`` accepts a recorded verdict or the store's own SHA-256 checksum. Raises
+        :class:`~datom_engines.IntegrityError` when the bytes are wrong, :class:`NotFoundError` when the
+        object is missing.
+        """
+        resolved = self.resolve(table, version=version, as_of=as_of, tag=tag)
+        return reading.verified_object(self.store, resolved, verify=mode, progress=progress)
 
     def tables(self) -> list[TableInfo]:
         """The project's tables (from the store manifest)."""

@@ -14,7 +14,7 @@ from .._version import __version__
 from ..core import jsonfmt, keys
 from ..core.metadata import gitignore_text, new_manifest, project_yaml_text, readme_text
 from ..core.names import validate_name
-from ..errors import DatomError, GitError, InvalidArgumentError, NotFoundError
+from ..errors import DatomError, GitError, InvalidArgumentError
 from ..gitrepo import GitCredentials, GitRepo
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
@@ -22,7 +22,7 @@ from . import registry
 from .config import read_config, recorded_location
 from .project import Project
 from .publish import publish_manifest
-from .reading import read_manifest
+from .reading import read_manifest, reader_manifest, warn_if_moved
 from .snapshot_mirror import publish_log
 
 StoreLike = str | os.PathLike[str] | StoreLocation
@@ -197,23 +197,17 @@ def connect(
     """Open a project from its store alone (reader role: no git, read-only).
 
     The project's name is read from the store's manifest; if ``project`` is given it must match. A store
-    whose manifest mirror is missing (an interrupted publish) can still be read when ``project`` is given:
-    reading a table needs only that table's metadata; listing tables needs the manifest.
+    whose manifest mirror is missing (an interrupted publish) or corrupt can still be read, with a warning,
+    when ``project`` is given: reading a table needs only that table's metadata; listing tables needs the
+    manifest. A store the project was migrated away from warns (:class:`ProjectMovedWarning`) with the
+    new location.
     """
     location = _location(store, prefix, storage_options)
     objstore = ObjectStore(location)
-    try:
-        manifest = read_manifest(objstore)
-    except NotFoundError:
-        if project is None:
-            raise
-        validate_name(project, "project name")
-        warnings.warn(
-            f"the store {location.url()} has no manifest mirror; tables of {project!r} can be read by name, but "
-            "not listed until a writer repairs the store with validate(repair=True)",
-            stacklevel=2,
-        )
-        return registry.register(Project(project, objstore, None))
+    manifest = reader_manifest(objstore, project)  # None (with a warning): read tables by name only
+    warn_if_moved(objstore)
+    if manifest is None:
+        return registry.register(Project(validate_name(str(project), "project name"), objstore, None))
     name = manifest.get("project_name")
     if not isinstance(name, str) or not name:
         raise InvalidArgumentError(f"the manifest at {location.url()} has no project_name")

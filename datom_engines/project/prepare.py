@@ -20,7 +20,6 @@ import os
 import queue
 import tempfile
 import threading
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,8 +30,8 @@ import pyarrow.parquet as pq
 
 from ..core import cv1
 from ..core.codecs import AUTO, Compression, normalize_compression
-from ..core.frames import is_lazy, to_arrow
-from ..errors import InvalidArgumentError, UnsupportedDataError
+from ..core.frames import check_column_names, is_lazy, to_arrow
+from ..errors import InvalidArgumentError
 from ..progress import Progress, stage
 from ..storage.integrity import sha256_file
 from .layout import ROW_GROUP_SIZE, ParquetLayout, choose_layout
@@ -151,18 +150,6 @@ def _write_stream(reader: pa.RecordBatchReader, sink: _HashingWriter, compressio
             writer.close()
 
 
-def _check_columns(names: list[str]) -> None:
-    dupes = sorted(n for n, c in Counter(names).items() if c > 1)
-    if dupes:
-        raise UnsupportedDataError(
-            f"duplicate column names: {', '.join(repr(d) for d in dupes)}",
-            hint="rename the columns so every name is unique",
-        )
-    bad = [n for n in names if not isinstance(n, str) or n == ""]
-    if bad:
-        raise UnsupportedDataError(f"column names must be non-empty strings, got {bad!r}", hint="rename the columns")
-
-
 def prepare(
     data: Any, workdir: str | None = None, progress: Progress | None = None, compression: Compression = None
 ) -> PreparedData:
@@ -181,7 +168,7 @@ def prepare(
     if isinstance(data, pa.RecordBatchReader):
         return _prepare_stream(data, path, progress, setting)
     table = to_arrow(data)
-    _check_columns(table.column_names)
+    check_column_names(table.column_names)
     cv1.check_hashable(table)
     choose_layout(table.slice(0, 0), setting)  # a mapping naming unknown columns fails before any work
     if table.nbytes <= IN_MEMORY_BYTES:  # threads cost more than they save on a small table
@@ -208,7 +195,7 @@ def _prepare_lazy(lf: Any, path: str, progress: Progress | None, setting: str | 
             hint="pass one codec name, or collect the frame first to set codecs per column",
         )
     schema = lf.collect_schema()
-    _check_columns(list(schema.names()))
+    check_column_names(list(schema.names()))
     # the dtypes come from the schema alone: nothing of the plan is executed before the sink
     cv1.check_hashable(to_arrow(pl.DataFrame(schema=schema)), allow_empty=True)
     codec = LAZY_DEFAULT_CODEC if setting == AUTO else ("uncompressed" if setting == "none" else setting)
@@ -229,7 +216,7 @@ def _prepare_stream(
     back from the file just written, only those columns. Memory stays bounded by a row group.
     """
     schema = reader.schema
-    _check_columns(list(schema.names))
+    check_column_names(list(schema.names))
     cv1.check_hashable(schema)
     choose_layout(schema.empty_table(), setting)  # a mapping naming unknown columns fails before any work
     with cv1.StreamHasher(schema) as hasher:

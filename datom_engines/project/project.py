@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
-from ..core import jsonfmt, keys
+from ..core import keys
 from ..core.codecs import AUTO, Compression, normalize_compression
 from ..core.metadata import replace_parquet_compression
 from ..errors import InvalidArgumentError, NotFoundError
-from ..gitrepo import GitRepo
 from ..progress import Progress
 from .diff import VersionDiff, diff_versions
 from .handle import ProjectHandle
-from .publish import inspect_table, publish, restore_snapshots, stale_tables
-from .results import ProjectStatus, PullResult, TableCheck, ValidationReport, WriteResult
-from .snapshot_mirror import log_is_current, mirror_tags, missing_tag_records, rebuild_log
+from .results import ProjectStatus, PullResult, ValidationReport, WriteResult
 from .sync import SyncPlan, SyncResult, import_file, input_counts, scan_inputs, sync_inputs
+from .validation import Source, validate_project
 from .writing import push_with_retry
 
 
@@ -160,98 +159,22 @@ class Project(ProjectHandle):
             input_counts(self),
         )
 
-    def validate(self, *, repair: bool = False) -> ValidationReport:
-        """Compare git with the store mirror for every table; with ``repair`` rewrite what is stale.
+    def validate(
+        self,
+        *,
+        repair: bool = False,
+        deep: bool = False,
+        sources: Sequence[Source] = (),
+        progress: Progress | None = None,
+    ) -> ValidationReport:
+        """Compare git with the store for every table; with ``repair`` rewrite what is stale or damaged.
 
-        Missing or stale metadata mirrors, snapshots, manifests, the commit log and tag records are
-        repaired from git. A missing parquet object cannot be repaired from metadata: it is reported in
-        ``unrepairable`` (a writer holding the data repairs it by writing the same data again).
+        Missing, stale or unparsable metadata mirrors, snapshots, manifests, the commit log and tag records
+        are repaired from git.
+        ``deep`` also re-hashes every stored parquet object of every version (``data_corrupt_in_store``)
+        and checks every snapshot, reporting progress as the ``verify`` stage. A missing or corrupted
+        parquet object is restored from a verified copy (the read cache, copies made in this process, or
+        the stores in ``sources``); without one it is reported in ``unrepairable`` (a writer holding the
+        data repairs it by writing the same data again). See :mod:`.validation`.
         """
-        repo = self._require_repo("validate")
-        with self._lock:
-            head = repo.head()
-            if head is None:
-                raise NotFoundError(f"the clone at {repo.path} has no commits", hint="pull() first")
-            report = self._check(repo, head)
-            if not repair or report.valid:
-                return report
-            broken = [t.table for t in report.tables if not t.ok]
-            publish(repo, self.store, head, broken)
-            if not log_is_current(repo, self.store, head):
-                rebuild_log(repo, self.store, head)  # a log that cannot be extended (unreadable, foreign)
-            mirror_tags(repo, self.store, repo.tags())
-            for check in report.tables:
-                if check.missing_snapshots:
-                    restore_snapshots(repo, self.store, head, check.table, list(check.missing_snapshots))
-            after = self._check(repo, head)
-            unrepairable = tuple(f"{t.table}: parquet object missing" for t in after.tables if not t.data_in_store)
-            manifest = () if report.manifest_in_store and report.manifest_current else ("manifest",)
-            log = () if report.log_current else ("commit log",)
-            tags = tuple(f"tag {name}" for name in report.tags_missing)
-            return ValidationReport(
-                after.valid,
-                after.project_name_ok,
-                after.manifest_in_store,
-                after.manifest_current,
-                after.tables,
-                (*broken, *manifest, *log, *tags),
-                unrepairable,
-                after.log_current,
-                after.tags_missing,
-            )
-
-    def _check(self, repo: GitRepo, head: str) -> ValidationReport:
-        git_manifest = jsonfmt.parse(repo.read_file(head, keys.MANIFEST_PATH) or b"{}")
-        name_ok = git_manifest.get("project_name", self.name) == self.name
-        checks = []
-        for table in discover_tables(repo, head):
-            state = inspect_table(repo, self.store, head, table)
-            problems = [
-                label
-                for ok, label in (
-                    (state.metadata, "metadata_missing_in_store"),
-                    (state.history, "history_missing_in_store"),
-                    (state.snapshot, "snapshot_missing_in_store"),
-                    (state.data, "data_missing_in_store"),
-                    (state.current or not (state.metadata and state.history), "mirror_stale"),
-                )
-                if not ok
-            ]
-            checks.append(
-                TableCheck(
-                    table,
-                    state.metadata,
-                    state.history,
-                    state.snapshot,
-                    state.data,
-                    state.current,
-                    tuple(problems),
-                    state.missing_snapshots,
-                )
-            )
-        _, manifest_stale = stale_tables(repo, self.store, head)
-        manifest_in_store = self.store.exists(keys.MANIFEST_KEY)
-        log_current = log_is_current(repo, self.store, head)
-        tags_missing = tuple(missing_tag_records(repo, self.store, repo.tags()))
-        valid = (
-            name_ok
-            and manifest_in_store
-            and not manifest_stale
-            and all(c.ok for c in checks)
-            and log_current
-            and not tags_missing
-        )
-        return ValidationReport(
-            valid, name_ok, manifest_in_store, not manifest_stale, tuple(checks), (), (), log_current, tags_missing
-        )
-
-
-def discover_tables(repo: GitRepo, commit: str) -> list[str]:
-    """Top-level directories of the data repo that hold a ``metadata.json`` (reference section 1.1)."""
-    out = []
-    for name, is_dir in repo.list_tree(commit):
-        if not is_dir or name.startswith(".") or name in keys.NON_TABLE_DIRS:
-            continue
-        if repo.read_file(commit, keys.table_metadata_path(name)) is not None:
-            out.append(name)
-    return out
+        return validate_project(self, deep=deep, repair=repair, sources=sources, progress=progress)

@@ -16,7 +16,7 @@ from typing import Any
 from ..core import jsonfmt, keys
 from ..core.metadata import metadata_sha
 from ..core.names import is_hex_sha
-from ..errors import DatomError
+from ..errors import DatomError, NotFoundError
 from ..gitrepo import GitRepo
 from ..storage.objectstore import ObjectStore
 from .snapshot_mirror import mirror_tags, publish_log, read_log_json
@@ -147,7 +147,11 @@ def restore_snapshots(repo: GitRepo, store: ObjectStore, commit: str, table: str
 
 @dataclass(frozen=True, slots=True)
 class MirrorState:
-    """What the store holds for one table compared with git."""
+    """What the store holds for one table compared with git.
+
+    ``metadata`` / ``history`` are True when the mirror object exists and parses; ``*_corrupt`` when it
+    exists but is not valid JSON (so it cannot be used either).
+    """
 
     metadata: bool
     history: bool
@@ -155,6 +159,8 @@ class MirrorState:
     data: bool
     current: bool
     missing_snapshots: tuple[str, ...] = ()
+    metadata_corrupt: bool = False
+    history_corrupt: bool = False
 
     @property
     def complete(self) -> bool:
@@ -162,29 +168,37 @@ class MirrorState:
         return self.metadata and self.history and self.snapshot and self.data and self.current
 
 
+def read_mirror(store: ObjectStore, key: str) -> tuple[Any, str]:
+    """A JSON mirror object and its state: ``(value, "ok")``, ``(None, "missing")`` or ``(None, "corrupt")``."""
+    try:
+        data = store.get_bytes(key)
+    except NotFoundError:
+        return None, "missing"
+    try:
+        return jsonfmt.parse(data), "ok"
+    except ValueError:
+        return None, "corrupt"
+
+
 def inspect_table(repo: GitRepo, store: ObjectStore, commit: str, table: str) -> MirrorState:
-    """Compare a table's store mirror with git at ``commit`` (existence and currency)."""
+    """Compare a table's store mirror with git at ``commit`` (existence, parsability and currency)."""
     meta = _json(repo.read_file(commit, keys.table_metadata_path(table))) or {}
     hist = _json(repo.read_file(commit, keys.table_history_path(table))) or []
     version = metadata_sha(meta) if meta else ""
-    try:
-        store_meta = store.read_json_or_none(keys.metadata_key(table))
-    except DatomError:
-        store_meta = None
-    try:
-        store_hist = store.read_json_or_none(keys.history_key(table))
-    except DatomError:
-        store_hist = None
+    store_meta, meta_state = read_mirror(store, keys.metadata_key(table))
+    store_hist, hist_state = read_mirror(store, keys.history_key(table))
     data_sha = meta.get("data_sha")
     current = (
         isinstance(store_meta, dict) and bool(version) and metadata_sha(store_meta) == version and store_hist == hist
     )
     missing = tuple(missing_snapshots(repo, store, commit, table))
     return MirrorState(
-        metadata=store_meta is not None,
-        history=store_hist is not None,
+        metadata=meta_state == "ok",
+        history=hist_state == "ok",
         snapshot=bool(version) and not missing and store.exists(keys.snapshot_key(table, version)),
         data=bool(data_sha) and store.exists(keys.parquet_key(table, data_sha)),
         current=current,
         missing_snapshots=missing,
+        metadata_corrupt=meta_state == "corrupt",
+        history_corrupt=hist_state == "corrupt",
     )

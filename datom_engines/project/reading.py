@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,18 +17,34 @@ from ..core.values import TableInfo, Version
 from ..core.versions import check_selection, select_version
 from ..errors import (
     DatomError,
+    IntegrityError,
     InvalidArgumentError,
     NotFoundError,
+    ProjectMovedWarning,
     StoreAccessDeniedError,
     StoreError,
+    StoreUnreachableError,
     TagNotFoundError,
     VersionNotFoundError,
 )
 from ..progress import Progress, stage
-from ..storage.cache import active_cache
-from ..storage.integrity import check_integrity, download_verified, sha256_file
+from ..storage.cache import active_cache, active_verdicts
+from ..storage.integrity import check_integrity
 from ..storage.objectstore import ObjectStore
-from .results import ResolvedVersion
+from ..storage.stat import ObjectStat
+from ..storage.verify import (
+    VerdictStore,
+    VerifyMode,
+    check_mode,
+    download_checked,
+    hash_stored,
+    known_sha,
+    object_url,
+    register_copy,
+    verified_file,
+    vouch_for_file,
+)
+from .results import ResolvedVersion, VerifiedObject
 
 if TYPE_CHECKING:  # pyarrow loads when a table is read, not when a project is opened
     import pyarrow as pa
@@ -50,6 +67,56 @@ def read_manifest(store: ObjectStore) -> dict[str, Any]:
     if not isinstance(manifest, dict):
         raise StoreError(f"the manifest at {store.location.url(keys.MANIFEST_KEY)} is not a JSON object")
     return manifest
+
+
+def reader_manifest(store: ObjectStore, project: str | None) -> dict[str, Any] | None:
+    """The manifest a reader connects with; None (after a warning) when it is missing or corrupt but
+    ``project`` names the project, since reading a table needs only that table's own metadata."""
+    try:
+        return read_manifest(store)
+    except StoreUnreachableError:
+        raise
+    except (NotFoundError, StoreError) as exc:
+        missing = isinstance(exc, NotFoundError)
+        if project is None:
+            if missing:
+                raise
+            raise StoreError(
+                f"the manifest of the store {store.location.url()} is corrupt: {exc.message}",
+                hint="pass project=<name> to read its tables by name; a writer repairs the store with "
+                "validate(repair=True)",
+            ) from None
+        what = "has no manifest mirror" if missing else "has a corrupt manifest mirror"
+        warnings.warn(
+            f"the store {store.location.url()} {what}; tables of {project!r} can be read by name, but "
+            "not listed until a writer repairs the store with validate(repair=True)",
+            stacklevel=3,
+        )
+        return None
+
+
+def warn_if_moved(store: ObjectStore) -> None:
+    """Warn (:class:`ProjectMovedWarning`) when the project was migrated away from this store.
+
+    ``migrate_project`` leaves a marker (``.metadata/datom_engines_moved.json``) in the old location; its
+    objects stay for readers that have not moved, but they are no longer updated.
+    """
+    try:
+        marker = store.read_json_or_none(keys.MOVED_KEY)
+    except DatomError:
+        return
+    if not isinstance(marker, dict):
+        return
+    to = marker.get("moved_to_url") or "another store"
+    when = f" on {marker['migrated_at']}" if marker.get("migrated_at") else ""
+    sunset = f", and this location is retired after {marker['sunset_at']}" if marker.get("sunset_at") else ""
+    gov = f" or resolve it through the governance store {marker['governance']}" if marker.get("governance") else ""
+    warnings.warn(
+        f"project {marker.get('project', '?')!r} moved from {store.location.store_url} to {to}{when}: the data "
+        f"here is a stale copy that later writes do not update{sunset}; connect to {to}{gov}",
+        ProjectMovedWarning,
+        stacklevel=3,
+    )
 
 
 def list_tables(store: ObjectStore) -> list[TableInfo]:
@@ -189,10 +256,13 @@ def resolve(
     check_selection(version, as_of, tag)
     if tag is not None:
         version = version_in_tag(read_tag(store, project, tag), project, table)
+    size_bytes = None
     if version is None and as_of is None:
         meta = read_current_metadata(store, project, table)
         vid = metadata_sha(meta)
         data_sha, parquet_sha, created = meta["data_sha"], meta.get("parquet_sha"), meta.get("created_at")
+        size = meta.get("size_bytes")
+        size_bytes = int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size >= 0 else None
     else:
         if version is not None and (not isinstance(version, str) or not version):
             raise VersionNotFoundError(f"version must be a non-empty string, got {version!r}")
@@ -219,6 +289,7 @@ def resolve(
         key=keys.parquet_key(table, data_sha),
         location=store.location,
         accepted_parquet_shas=frozenset([parquet_sha] if parquet_sha else []),
+        size_bytes=size_bytes,
     )
 
 
@@ -229,10 +300,187 @@ def _missing_object(resolved: ResolvedVersion, what: str) -> NotFoundError:
     )
 
 
-def require_object(store: ObjectStore, resolved: ResolvedVersion) -> None:
-    """Raise :class:`NotFoundError` if the parquet object of a resolved version is not in the store."""
-    if not store.exists(resolved.key):
-        raise _missing_object(resolved, f"{resolved.ref}@{resolved.version[:8]}")
+def _size_note(stat: ObjectStat | None, resolved: ResolvedVersion) -> str:
+    if stat is None or resolved.size_bytes is None or stat.size == resolved.size_bytes:
+        return ""
+    return f" (it has {stat.size} bytes, the metadata records {resolved.size_bytes})"
+
+
+def verified_object(
+    store: ObjectStore,
+    resolved: ResolvedVersion,
+    *,
+    verify: str = "once",
+    local: bool = False,
+    dest_dir: str | None = None,
+    progress: Progress | None = None,
+) -> VerifiedObject:
+    """Check a resolved version's stored bytes against ``parquet_sha`` and say what an engine should read.
+
+    Every read path goes through here (``scan_datom``, ``read_datom``, ``dt.read``, DuckDB ``datom()``
+    and ``attach`` views, the CLI, ``dt.verify``), and adapters for other engines should too: an engine
+    must only be handed what this returns. ``verify`` is ``"once"`` (default: hash an object once per
+    machine and remember the verdict for its identity, so a later call costs one ``stat``/``HEAD``),
+    ``"always"`` (hash now, trusting no verdict and no store checksum) or ``"never"`` (existence and
+    size only). Whatever the mode, the object's size is compared with ``size_bytes`` when the metadata
+    gave one, and an object whose size differs is verified as under ``"once"``, so a truncated object is
+    refused with :class:`IntegrityError` (not an engine error) while an R-written version whose recorded
+    size is only approximate (reference section 8 item 17) still reads.
+
+    ``local=True`` asks for a file on this machine (eager reads, engines that cannot reach the store):
+    a remote object then comes from the read cache or is downloaded (hashed on the way, whatever the
+    mode) into the cache, or into ``dest_dir`` (the caller's, kept) or a temporary directory
+    (``temporary``: the caller removes it). Without ``local`` a remote object is read in place when its
+    bytes are vouched for (a verdict, or S3's full-object SHA-256 checksum); an object that must be
+    downloaded to be hashed is downloaded into the read cache and that verified copy is returned.
+
+    Raises :class:`NotFoundError` when the object is missing and :class:`IntegrityError` when its bytes
+    do not hash to ``parquet_sha`` (no engine sees them).
+    """
+    mode = check_mode(verify)
+    what = f"{resolved.ref}@{resolved.version[:8]}"
+    expected = set(resolved.accepted_parquet_shas) | ({resolved.parquet_sha} if resolved.parquet_sha else set())
+    remote = not store.location.is_local
+    verdicts = active_verdicts()
+    if local and remote:
+        copy = _copy_hit(resolved, dest_dir, expected, mode, verdicts, progress)
+        if copy is not None:
+            return copy
+    stat = _stat(store, resolved, what, allow_denied=local and remote)
+    note = _size_note(stat, resolved)
+    if local and remote:
+        found = _download(store, resolved, stat, dest_dir, what, note, verdicts, progress, anywhere=True)
+        assert found is not None
+        return found
+    assert stat is not None
+    if not expected:
+        return VerifiedObject(resolved, resolved.url, True, "unpinned")
+    if mode == "never" and not note:
+        return VerifiedObject(resolved, resolved.url, True, "unchecked")
+    known = known_sha(verdicts, object_url(store, resolved.key), stat, "once" if mode == "never" else mode)
+    if known is not None:
+        _check(known[0], resolved, what, note)
+        return VerifiedObject(resolved, resolved.url, True, known[1], known[0])
+    if remote:  # the bytes must come down to be hashed: keep them, verified, in the read cache
+        found = _download(store, resolved, stat, None, what, note, verdicts, progress, anywhere=False)
+        if found is not None:
+            return found
+    with stage(progress, "verify", stat.size) as on_bytes:
+        actual = hash_stored(store, resolved.key, stat, verdicts, on_bytes)
+    _check(actual, resolved, what, note)
+    return VerifiedObject(resolved, resolved.url, True, "hashed", actual)
+
+
+def _check(actual: str, resolved: ResolvedVersion, what: str, note: str) -> None:
+    check_integrity(
+        actual, resolved.parquet_sha, resolved.accepted_parquet_shas, what=what, url=resolved.url, note=note
+    )
+
+
+def _stat(store: ObjectStore, resolved: ResolvedVersion, what: str, *, allow_denied: bool) -> ObjectStat | None:
+    """The object's stat; :class:`NotFoundError` when it is missing; None (``allow_denied``) for a refused HEAD."""
+    try:
+        stat = store.stat(resolved.key)
+    except StoreAccessDeniedError:
+        if not allow_denied:
+            raise
+        return None  # maybe only s3:ListBucket is missing (section 8 item 25): the GET decides
+    if stat is None:
+        if store.location.is_local:
+            store.check_reachable()
+        raise _missing_object(resolved, what)
+    return stat
+
+
+def _copy_hit(
+    resolved: ResolvedVersion,
+    dest_dir: str | None,
+    expected: set[str],
+    mode: VerifyMode,
+    verdicts: VerdictStore,
+    progress: Progress | None,
+) -> VerifiedObject | None:
+    """A verified local copy already on this machine: in ``dest_dir``, or in the read cache."""
+    with stage(progress, "verify", None) as on_bytes:
+        if dest_dir is not None:
+            path = os.path.join(dest_dir, f"{resolved.data_sha}.parquet")
+            if not os.path.exists(path):
+                return None
+            if not expected:
+                return VerifiedObject(resolved, path, False, "copy")
+            sha = verified_file(verdicts, path, expected, mode, on_bytes)
+            return VerifiedObject(resolved, path, False, "copy", sha) if sha is not None else None
+        cache = active_cache() if resolved.location.protocol != "memory" else None
+        if cache is None:
+            return None
+        hit = cache.lookup(resolved.parquet_sha, resolved.data_sha, resolved.accepted_parquet_shas, on_bytes, mode)
+    return VerifiedObject(resolved, hit, False, "copy", resolved.parquet_sha) if hit is not None else None
+
+
+def _download(
+    store: ObjectStore,
+    resolved: ResolvedVersion,
+    stat: ObjectStat | None,
+    dest_dir: str | None,
+    what: str,
+    note: str,
+    verdicts: VerdictStore,
+    progress: Progress | None,
+    *,
+    anywhere: bool,
+) -> VerifiedObject | None:
+    """A local copy of a remote object, hashed on the way down, in the read cache when it fits.
+
+    Otherwise (``anywhere``) into ``dest_dir``, or a temporary directory; else None. The verdict of what
+    came down is recorded either way.
+    """
+    size = stat.size if stat is not None else None
+    cache = active_cache() if dest_dir is None and store.location.protocol != "memory" else None
+    tmpdir = None
+    try:
+        if cache is not None:
+            with stage(progress, "download", size) as on_bytes:
+                cached = cache.fetch(
+                    store,
+                    resolved.key,
+                    parquet_sha=resolved.parquet_sha,
+                    data_sha=resolved.data_sha,
+                    accepted=resolved.accepted_parquet_shas,
+                    size=size,
+                    what=what,
+                    progress=on_bytes,
+                    stat=stat,
+                )
+            if cached is not None:
+                return VerifiedObject(resolved, cached, False, "hashed", resolved.parquet_sha)
+        if not anywhere:
+            return None
+        tmpdir = dest_dir or tempfile.mkdtemp(prefix="datom-read-")
+        dest = os.path.join(tmpdir, f"{resolved.data_sha}.parquet")
+        with stage(progress, "download", size) as on_bytes:
+            actual = download_checked(
+                store,
+                resolved.key,
+                dest,
+                stat=stat,
+                verdicts=verdicts,
+                expected=resolved.parquet_sha,
+                accepted=resolved.accepted_parquet_shas,
+                what=what,
+                progress=on_bytes,
+            )
+    except BaseException as exc:
+        if tmpdir is not None and dest_dir is None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        if isinstance(exc, NotFoundError):
+            raise _missing_object(resolved, what) from None
+        if isinstance(exc, IntegrityError) and note:
+            raise IntegrityError(exc.message.replace("; the object", f"{note}; the object", 1)) from None
+        raise
+    register_copy(actual, dest)
+    if dest_dir is not None:  # a copy kept for later scans (Polars' copies of memory objects)
+        vouch_for_file(verdicts, dest, actual)
+    return VerifiedObject(resolved, dest, False, "hashed", actual, temporary=dest_dir is None)
 
 
 def fetch_parquet(
@@ -241,75 +489,17 @@ def fetch_parquet(
     dest_dir: str | None = None,
     progress: Progress | None = None,
     *,
-    use_cache: bool = True,
+    verify: str = "once",
 ) -> tuple[str, bool]:
-    """A local, verified copy of a version's parquet: ``(path, is_temporary)``.
+    """A local, verified copy of a version's parquet: ``(path, is_temporary)`` (see :func:`verified_object`).
 
     Local stores are verified in place. Remote objects come from the read cache when it holds a copy
     whose bytes still hash right, else they are downloaded and verified before the file appears (into
     the cache when one is active and ``dest_dir`` is not given). Raises :class:`IntegrityError` on a
     hash mismatch (nothing is parsed). A path that is not temporary must not be modified or deleted.
     """
-    what = f"{resolved.ref}@{resolved.version[:8]}"
-    if store.location.is_local:
-        path = store.location.fs_path(resolved.key)
-        if not os.path.isfile(path):
-            store.check_reachable()
-            raise _missing_object(resolved, what)
-        if resolved.parquet_sha:
-            with stage(progress, "verify", os.path.getsize(path)) as on_bytes:
-                actual = sha256_file(path, on_bytes)
-            check_integrity(actual, resolved.parquet_sha, resolved.accepted_parquet_shas, what=what, url=path)
-        return path, False
-    cache = active_cache() if use_cache and dest_dir is None and store.location.protocol != "memory" else None
-    if cache is not None:
-        with stage(progress, "verify", None) as on_bytes:
-            hit = cache.lookup(resolved.parquet_sha, resolved.data_sha, resolved.accepted_parquet_shas, on_bytes)
-        if hit is not None:
-            return hit, False
-    try:
-        size = store.size(resolved.key)
-    except StoreAccessDeniedError:
-        size = None  # maybe only s3:ListBucket is missing (section 8 item 25): the GET decides
-    else:
-        if size is None:
-            raise _missing_object(resolved, what)
-    if cache is not None:
-        with stage(progress, "download", size) as on_bytes:
-            cached = cache.fetch(
-                store,
-                resolved.key,
-                parquet_sha=resolved.parquet_sha,
-                data_sha=resolved.data_sha,
-                accepted=resolved.accepted_parquet_shas,
-                size=size,
-                what=what,
-                progress=on_bytes,
-            )
-        if cached is not None:
-            return cached, False
-    tmpdir = dest_dir or tempfile.mkdtemp(prefix="datom-read-")
-    dest = os.path.join(tmpdir, f"{resolved.data_sha}.parquet")
-    try:
-        with stage(progress, "download", size) as on_bytes:
-            download_verified(
-                store,
-                resolved.key,
-                dest,
-                expected=resolved.parquet_sha,
-                accepted=resolved.accepted_parquet_shas,
-                what=what,
-                progress=on_bytes,
-            )
-    except NotFoundError:
-        if dest_dir is None:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-        raise _missing_object(resolved, what) from None
-    except BaseException:
-        if dest_dir is None:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-        raise
-    return dest, True
+    found = verified_object(store, resolved, verify=verify, local=True, dest_dir=dest_dir, progress=progress)
+    return found.url, found.temporary
 
 
 def _check_columns(path: str, columns: list[str], resolved: ResolvedVersion) -> None:
@@ -330,6 +520,7 @@ def read_arrow(
     *,
     columns: list[str] | None = None,
     progress: Progress | None = None,
+    verify: str = "once",
 ) -> pa.Table:
     """Read a resolved version into an Arrow table, verifying ``parquet_sha`` before parsing.
 
@@ -343,7 +534,7 @@ def read_arrow(
             f"columns must be a list of column names, got {columns!r}", hint='e.g. columns=["USUBJID", "AGE"]'
         )
     for attempt in range(2):
-        path, temporary = fetch_parquet(store, resolved, progress=progress)
+        path, temporary = fetch_parquet(store, resolved, progress=progress, verify=verify)
         try:
             if columns is not None:
                 _check_columns(path, columns, resolved)

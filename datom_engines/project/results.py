@@ -121,7 +121,10 @@ class ResolvedVersion:
     """A table version resolved to the stored parquet object that holds it.
 
     ``urls`` are plain parquet URIs (local paths or ``s3://...``) that any engine can read with
-    ``storage_options``; ``accepted_parquet_shas`` are the byte hashes recorded for this content.
+    ``storage_options``; ``accepted_parquet_shas`` are the byte hashes recorded for this content;
+    ``size_bytes`` is the object's size as the metadata records it (None when the resolution did not
+    read it: the history has no sizes). Resolving reads metadata only: before handing the object to an
+    engine, check its bytes with :func:`~datom_engines.project.reading.verified_object`.
     """
 
     ref: TableRef
@@ -132,6 +135,7 @@ class ResolvedVersion:
     key: str
     location: StoreLocation
     accepted_parquet_shas: frozenset[str] = field(default_factory=frozenset)
+    size_bytes: int | None = None
 
     @property
     def url(self) -> str:
@@ -150,6 +154,43 @@ class ResolvedVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class VerifiedObject:
+    """A version's stored bytes, checked against ``parquet_sha`` as ``verify=`` asked, ready for an engine.
+
+    Read ``url``: either the store object itself (``in_store``; Polars-style ``storage_options`` for
+    object stores) or a verified local copy (``in_store`` False: a file in the read cache, or a copy made
+    for the caller). A ``temporary`` copy belongs to the caller, who removes its directory when done.
+    ``how`` says what vouched for the bytes: ``hashed`` (read and hashed by this call), ``recorded`` (a
+    verdict for the object's current identity), ``attested`` (the store's own full-object SHA-256),
+    ``copy`` (a local copy verified earlier), ``unchecked`` (``verify="never"``: existence and size only)
+    or ``unpinned`` (the metadata records no ``parquet_sha``, reference section 2.3). ``sha256`` is the
+    hash the bytes were found to have (None when unchecked or unpinned).
+    """
+
+    resolved: ResolvedVersion
+    url: str
+    in_store: bool
+    how: str
+    sha256: str | None = None
+    temporary: bool = False
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The URL(s) to read (one object per version today)."""
+        return (self.url,)
+
+    @property
+    def is_local_file(self) -> bool:
+        """True when ``url`` is a path on this machine (a local store, or a local copy)."""
+        return not self.in_store or self.resolved.location.is_local
+
+    @property
+    def storage_options(self) -> dict[str, Any] | None:
+        """Options for Polars' native readers (None for local files)."""
+        return None if self.is_local_file else self.resolved.storage_options
+
+
+@dataclass(frozen=True, slots=True)
 class PullResult:
     """Outcome of :meth:`Project.pull`."""
 
@@ -160,7 +201,14 @@ class PullResult:
 
 @dataclass(frozen=True, slots=True)
 class TableCheck:
-    """Validation of one table: git versus the store mirror."""
+    """Validation of one table: git versus the store mirror.
+
+    ``problems`` are labels: ``{metadata,history,snapshot,data}_missing_in_store``,
+    ``{metadata,history,snapshot,data}_corrupt_in_store`` (unparsable JSON, a snapshot whose content is
+    not its version, parquet bytes that do not hash to ``parquet_sha``) and ``mirror_stale``. The
+    ``*_versions`` and ``*_snapshots`` fields name the versions concerned (a deep validation checks the
+    object of every version; a quick one, the current version's object exists).
+    """
 
     table: str
     metadata_in_store: bool
@@ -170,6 +218,9 @@ class TableCheck:
     mirror_current: bool
     problems: tuple[str, ...]
     missing_snapshots: tuple[str, ...] = ()
+    corrupt_snapshots: tuple[str, ...] = ()
+    missing_versions: tuple[str, ...] = ()
+    corrupt_versions: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -179,7 +230,11 @@ class TableCheck:
 
 @dataclass(frozen=True, slots=True)
 class ValidationReport:
-    """Outcome of :meth:`Project.validate`; ``repaired`` lists what a repair run rewrote."""
+    """Outcome of :meth:`Project.validate`; ``repaired`` lists what a repair run rewrote.
+
+    ``manifest_corrupt``: the store's manifest exists but is not valid JSON. ``deep``: every stored
+    object was hashed and every JSON mirror object parsed.
+    """
 
     valid: bool
     project_name_ok: bool
@@ -192,17 +247,32 @@ class ValidationReport:
     log_current: bool = True
     #: tags of the clone whose store record (``.metadata/tags/<name>.json``) is missing
     tags_missing: tuple[str, ...] = ()
+    manifest_corrupt: bool = False
+    deep: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
         return {
             "valid": self.valid,
+            "deep": self.deep,
             "project_name_ok": self.project_name_ok,
             "manifest_in_store": self.manifest_in_store,
             "manifest_current": self.manifest_current,
             "log_current": self.log_current,
             "tags_missing": list(self.tags_missing),
-            "tables": [{"table": t.table, "ok": t.ok, "problems": list(t.problems)} for t in self.tables],
+            "manifest_corrupt": self.manifest_corrupt,
+            "tables": [
+                {
+                    "table": t.table,
+                    "ok": t.ok,
+                    "problems": list(t.problems),
+                    "missing_versions": list(t.missing_versions),
+                    "corrupt_versions": list(t.corrupt_versions),
+                    "missing_snapshots": list(t.missing_snapshots),
+                    "corrupt_snapshots": list(t.corrupt_snapshots),
+                }
+                for t in self.tables
+            ],
             "repaired": list(self.repaired),
             "unrepairable": list(self.unrepairable),
         }

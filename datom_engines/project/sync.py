@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import shutil
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -50,11 +49,11 @@ from ..errors import (
 from ..gitrepo import GitRepo
 from ..progress import Progress, stage
 from ..storage.integrity import sha256_file
-from ..storage.objectstore import make_tempdir
+from ..storage.staging import make_tempdir, remove_tempdir
 from . import importers
 from .handle import ProjectHandle
 from .results import WriteResult
-from .writing import Provenance
+from .writing import Provenance, release_scratch
 
 if TYPE_CHECKING:
     from .prepare import PreparedData
@@ -356,7 +355,7 @@ def prepare_file(
     if compression is None:
         compression = project.compression_setting()
     frame = importers.read_file(path, fmt)
-    workdir = make_tempdir(project.store)
+    workdir = make_tempdir(project.store.staging_dir())
     try:
         try:
             prepared = prepare(frame, workdir, progress=progress, compression=compression)
@@ -368,7 +367,7 @@ def prepare_file(
                 hint="check that the file is complete and valid",
             ) from exc
     except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_tempdir(workdir)
         raise
     return prepared, workdir
 
@@ -427,18 +426,22 @@ def import_file(
     with stage(progress, "hash", p.stat().st_size) as on_bytes:
         file_sha = sha256_file(str(p), on_bytes)
     prepared, workdir = prepare_file(project, p, fmt, progress, compression)
+    written: list[WriteResult] = []
     try:
-        return write_prepared(
-            project,
-            table,
-            prepared,
-            original_file_sha=file_sha,
-            original_format=fmt,
-            message=message or f"Write {table} from {p.name}",
-            progress=progress,
+        written.append(
+            write_prepared(
+                project,
+                table,
+                prepared,
+                original_file_sha=file_sha,
+                original_format=fmt,
+                message=message or f"Write {table} from {p.name}",
+                progress=progress,
+            )
         )
+        return written[0]
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        release_scratch(project.store, [workdir], written)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -455,7 +458,7 @@ def _write_all(
     continue_on_error: bool,
     finish: Callable[[], SyncResult],
     progress: Progress | None,
-) -> None:
+) -> list[WriteResult]:
     """Write every prepared file in one transaction (one commit); record each file's result."""
     tx = project.transaction(progress=progress)
     staged: list[_Prepared] = []
@@ -476,7 +479,7 @@ def _write_all(
             continue
         staged.append(item)
     if not staged:
-        return
+        return []
     tx.message = sync_message(plan.directory, [item.file for item in staged])
     total = sum(item.file.size for item in staged)
     with stage(progress, "sync", total) as on_bytes:
@@ -491,13 +494,14 @@ def _write_all(
                     hint="nothing was written (the files go into one commit); fix the problem and sync again",
                     result=finish(),
                 ) from exc
-            return
+            return []
         finally:
             if on_bytes:
                 on_bytes(total)
     for item in staged:
         r = done[item.file.name]
         results[item.file.path] = FileResult(item.file, "success", r.change, r.version, r.data_sha, r.nrow, r.ncol)
+    return list(done)
 
 
 def sync_inputs(
@@ -548,6 +552,7 @@ def sync_inputs(
         )
     current = _git_tables(repo)
     prepared: list[_Prepared] = []
+    written: list[WriteResult] = []
     try:
         with stage(progress, "import", sum(f.size for f in plan.actionable)) as on_bytes:
             for f in plan.actionable:
@@ -575,8 +580,7 @@ def sync_inputs(
         if dry_run:
             return finish()
         if prepared:
-            _write_all(project, plan, prepared, results, continue_on_error, finish, progress)
+            written = _write_all(project, plan, prepared, results, continue_on_error, finish, progress)
         return finish()
     finally:
-        for item in prepared:
-            shutil.rmtree(item.workdir, ignore_errors=True)
+        release_scratch(project.store, [item.workdir for item in prepared], written)

@@ -17,7 +17,6 @@ the block, or anything failing before the push, publishes nothing.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -29,19 +28,21 @@ from ..errors import InvalidArgumentError
 from ..gitrepo import GitRepo
 from ..progress import Progress
 from ..storage.location import StoreLocation
-from ..storage.objectstore import ObjectStore, make_tempdir
+from ..storage.objectstore import ObjectStore
+from ..storage.staging import make_tempdir, remove_tempdir
 from .config import configured_compression, read_config
 from .results import TransactionResult
-from .writing import Provenance, TableSpec, TableWrite, commit_tables
-
-if TYPE_CHECKING:
-    from .prepare import PreparedData
+from .writing import Provenance, TableSpec, TableWrite, commit_tables, release_scratch
 
 
 def _remove_dirs(paths: list[str]) -> None:
     for path in paths:
-        shutil.rmtree(path, ignore_errors=True)
+        remove_tempdir(path)
     paths.clear()
+
+
+if TYPE_CHECKING:
+    from .prepare import PreparedData
 
 
 class Transaction:
@@ -130,7 +131,7 @@ class Transaction:
 
             if compression is None and self._repo.head() is not None:
                 compression = configured_compression(read_config(self._repo, self._repo.head()))
-            workdir = make_tempdir(self._store)
+            workdir = make_tempdir(self._store.staging_dir())
             self._workdirs.append(workdir)
             prepared = prepare(data, workdir, progress=self._progress, compression=compression)
         self._writes.append(TableWrite(spec, prepared))
@@ -169,7 +170,8 @@ class Transaction:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        _remove_dirs(self._workdirs)
+        release_scratch(self._store, self._workdirs, self.result.results if self.result is not None else ())
+        self._workdirs.clear()
 
     def __enter__(self) -> Transaction:
         self._require_open()

@@ -16,8 +16,9 @@ multi-table transaction (:mod:`.transaction`, used by sync) are the same path wi
 
 from __future__ import annotations
 
+import os
 import random
-import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,9 +42,12 @@ from ..core.values import ChangeKind
 from ..errors import ConflictError, InvalidArgumentError, ReadOnlyError, StoreAccessDeniedError
 from ..gitrepo import GitRepo
 from ..progress import Progress, stage
-from ..storage.integrity import sha256_object
+from ..storage.cache import active_verdicts, verified_copy
+from ..storage.integrity import download_verified, sha256_object
 from ..storage.location import StoreLocation
-from ..storage.objectstore import ObjectStore, make_tempdir
+from ..storage.objectstore import ObjectStore
+from ..storage.staging import make_tempdir, remove_tempdir
+from ..storage.verify import object_sha, vouch_for_file
 from .config import read_config, recorded_location
 from .publish import inspect_table, publish, stale_tables
 from .results import WriteResult
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from .prepare import PreparedData
 
 MAX_PUSH_ATTEMPTS = 30
+MAX_REPAIR_ATTEMPTS = 5
 DATOM_VERSION_FIELD = "datom_version"
 
 
@@ -128,31 +133,78 @@ def _recorded_parquet_sha(
 def ensure_parquet(
     store: ObjectStore, table: str, prepared: PreparedData, recorded: str | None, progress: Progress | None = None
 ) -> tuple[str, int, bool]:
-    """Make sure ``<table>/<data_sha>.parquet`` exists; return ``(parquet_sha, size, uploaded)``.
+    """Make sure ``<table>/<data_sha>.parquet`` exists and holds good bytes; return ``(parquet_sha, size, uploaded)``.
 
-    A recorded hash is reused only when the object really exists (R reuses it blindly, section 8 item 12).
-    A missing object is uploaded with put-if-absent; when another writer won that race, or an object
-    exists with no recorded hash, the stored bytes are hashed so the pin always matches the store.
+    A recorded hash is reused only when the object really exists (R reuses it blindly, section 8 item 12)
+    and its bytes still hash to it (checked once per machine: a verdict, S3's own SHA-256, else a hash).
+    A missing object is uploaded with put-if-absent (with its SHA-256 checksum on S3). A corrupted
+    object is replaced, only if it is still the corrupted one (a compare-and-swap, so a concurrent
+    repair is never clobbered), by a verified copy of the recorded bytes when this machine has one, else
+    by this write's bytes (the caller then re-pins every version of this content). An object that exists
+    with no recorded hash is pinned as stored when it holds this data, and replaced when it does not.
     """
-    key = keys.parquet_key(table, prepared.digest.data_sha)
-    try:
-        size = store.size(key)
-    except StoreAccessDeniedError:
-        # S3 answers 403 to a HEAD of a missing object when the credentials lack s3:ListBucket (reference
-        # section 8 item 25): the conditional PUT below decides instead (a 412 means the object exists)
-        size = None
-    if size is not None:
-        return (recorded or sha256_object(store, key)), size, False
+    data_sha = prepared.digest.data_sha
+    key = keys.parquet_key(table, data_sha)
+    verdicts = active_verdicts()
+    for _ in range(MAX_REPAIR_ATTEMPTS):
+        try:
+            stat = store.stat(key)
+        except StoreAccessDeniedError:
+            # S3 answers 403 to a HEAD of a missing object when the credentials lack s3:ListBucket (reference
+            # section 8 item 25): the conditional PUT decides instead (a 412 means the object exists)
+            return _upload_blind(store, key, prepared, progress)
+        if stat is None:
+            with stage(progress, "upload", prepared.size) as on_bytes:
+                created = store.put_file_if_absent(key, prepared.path, progress=on_bytes, sha256=prepared.parquet_sha)
+            if created:
+                return prepared.parquet_sha, prepared.size, True
+            continue  # another writer won the race: check what it stored
+        with stage(progress, "verify", stat.size) as on_bytes:
+            actual = object_sha(store, key, stat, verdicts, progress=on_bytes)
+        if actual == (recorded or prepared.parquet_sha) or (recorded is None and _holds(store, key, data_sha)):
+            return actual, stat.size, False
+        source, sha = _replacement(recorded, prepared)
+        with stage(progress, "upload", os.path.getsize(source)) as on_bytes:
+            if store.replace_file(key, source, expected=stat, sha256=sha):
+                return sha, os.path.getsize(source), True
+    raise ConflictError(
+        f"{store.location.url(key)} kept changing while this write tried to repair it",
+        hint="another process is rewriting it; retry the write when it is done",
+    )
+
+
+def _upload_blind(
+    store: ObjectStore, key: str, prepared: PreparedData, progress: Progress | None
+) -> tuple[str, int, bool]:
+    """Upload without being able to look first (HEAD refused): put-if-absent decides."""
     with stage(progress, "upload", prepared.size) as on_bytes:
-        created = store.put_file_if_absent(key, prepared.path, progress=on_bytes)
+        created = store.put_file_if_absent(key, prepared.path, progress=on_bytes, sha256=prepared.parquet_sha)
     if created:
         return prepared.parquet_sha, prepared.size, True
-    actual = sha256_object(store, key)
-    try:
-        size = store.size(key) or prepared.size
-    except StoreAccessDeniedError:
-        size = prepared.size
-    return actual, size, False
+    return sha256_object(store, key), prepared.size, False
+
+
+def _replacement(recorded: str | None, prepared: PreparedData) -> tuple[str, str]:
+    """The file to restore a bad object from: a verified copy of the recorded bytes, else this write's."""
+    if recorded is not None and recorded != prepared.parquet_sha:
+        found = verified_copy([recorded])
+        if found is not None:
+            return found
+    return prepared.path, prepared.parquet_sha
+
+
+def _holds(store: ObjectStore, key: str, data_sha: str) -> bool:
+    """True if a stored parquet object (whose bytes nothing pins) holds the content ``data_sha``."""
+    from ..core.cv1 import hash_parquet  # numpy/pyarrow load only when such an object must be read
+
+    with tempfile.TemporaryDirectory(prefix="datom-check-", dir=store.staging_dir()) as tmp:
+        path = store.location.fs_path(key) if store.location.is_local else os.path.join(tmp, "object.parquet")
+        if not store.location.is_local:
+            download_verified(store, key, path, expected=None)
+        try:
+            return hash_parquet(path).data_sha == data_sha
+        except Exception:  # not a readable parquet file: it cannot hold the data
+            return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,19 +487,37 @@ def write_table(
     )
     assert repo is not None  # validated() refuses a reader
     workdir = None
+    results: list[WriteResult] = []
     try:
         if prepared is None:
             from .prepare import prepare  # pyarrow and the hashing code load only when data is written
 
-            workdir = make_tempdir(store)
+            workdir = make_tempdir(store.staging_dir())
             prepared = prepare(data, workdir, progress=progress, compression=compression)
         _, results = commit_tables(
             repo, store, project, [TableWrite(spec, prepared)], progress=progress, expected_location=expected_location
         )
         return results[0]
     finally:
-        if workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+        release_scratch(store, [workdir] if workdir else [], results)
+
+
+def release_scratch(store: ObjectStore, workdirs: Sequence[str], results: Sequence[WriteResult]) -> None:
+    """Delete the scratch directories of a write, then vouch for the local objects it uploaded.
+
+    An object uploaded to a local store is the file this write hashed as it wrote it (linked into place),
+    so the first read need not hash it again. Vouching waits until the scratch links are gone: removing
+    them changes the object's ctime, part of its identity.
+    """
+    for workdir in workdirs:
+        remove_tempdir(workdir)
+    if not store.location.is_local:
+        return
+    verdicts = active_verdicts()
+    for result in results:
+        if result.uploaded and result.parquet_sha:
+            path = store.location.fs_path(keys.parquet_key(result.ref.table, result.data_sha))
+            vouch_for_file(verdicts, path, result.parquet_sha)
 
 
 def push_with_retry(

@@ -151,6 +151,7 @@ def read(
     *,
     version: str | None = None,
     as_of: datetime | str | None = None,
+    tag: str | None = None,
     columns: Sequence[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
     verify: str = "once",
@@ -159,7 +160,8 @@ def read(
     """A version of ``"project.table"`` as a Spark DataFrame (``spark=None``: the active session).
 
     ``version`` is a full id or a unique prefix; ``as_of`` picks the newest version created at or
-    before that time; neither means the latest. The version is resolved now (the frame is pinned to
+    before that time; ``tag`` the version a tag (named snapshot) pins; none means the latest.
+    The version is resolved now (the frame is pinned to
     it) and its object checked against ``parquet_sha`` as ``verify`` says (``once``: the first time
     this machine reads it; ``always``; ``never``). ``columns`` limits the columns read.
 
@@ -171,7 +173,9 @@ def read(
     """
     session = active_session(spark)
     policy = engine_reads.check_verify(verify)
-    project, resolved = engine_reads.resolve(ref, version=version, as_of=as_of, storage_options=storage_options)
+    project, resolved = engine_reads.resolve(
+        ref, version=version, as_of=as_of, tag=tag, storage_options=storage_options
+    )
     location = engine_reads.read_location(resolved, storage_options)
     possible = _can_read_natively(session, location)
     if native and not possible:

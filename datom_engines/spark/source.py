@@ -7,7 +7,7 @@ Filters Spark offers (``spark.sql.python.filterPushdown.enabled``) on integer, s
 date columns skip row groups by their statistics and rows inside them; Spark still evaluates every
 filter again, so pushdown can never change a result.
 
-Options (all strings): ``version``, ``as_of``, ``store`` (a store URL, to read without the project
+Options (all strings): ``version``, ``as_of``, ``tag``, ``store`` (a store URL, to read without the project
 being known), ``storage_options`` (a JSON object of credentials), ``verify`` (``once``, ``always``
 or ``never``). A user-specified schema (``.schema(...)``) may name a subset of the columns: only
 those are read.
@@ -217,7 +217,9 @@ def plan_source(ref: str, options: Mapping[str, str], context: Context) -> Sourc
     parsed = TableRef.parse(ref)
     verify = engine_reads.check_verify(_option(options, "verify") or "once")
     project = _find_project(parsed.project, options, context)
-    resolved = project.resolve(parsed.table, version=_option(options, "version"), as_of=_option(options, "as_of"))
+    resolved = project.resolve(
+        parsed.table, version=_option(options, "version"), as_of=_option(options, "as_of"), tag=_option(options, "tag")
+    )
     engine_reads.verify_object(project.store, resolved, "never")  # exists? (the bytes are checked by the tasks)
     fs, _ = _arrow_filesystem(resolved.location)
     fragment = ds.ParquetFileFormat().make_fragment(resolved.location.fs_path(resolved.key), filesystem=fs)

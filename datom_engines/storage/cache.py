@@ -5,8 +5,9 @@ the cache never needs invalidation: a version whose bytes are pinned by ``parque
 the same file. Objects without a recorded ``parquet_sha`` (pre-cv1 metadata) are cached under their
 ``data_sha`` with the hash of the downloaded bytes kept beside them. Every entry is verified when it
 is written (the download is hashed before it appears) and again each time it is used, so a corrupted
-cache file is detected, dropped and fetched again. The total size is bounded; the least recently used
-entries are evicted first.
+cache file is detected, dropped and fetched again; a use costs one ``stat`` of the file when a verdict
+(:mod:`.verify`) for it is recorded, else a hash of it. The total size is bounded; the least recently used
+entries are evicted first. The cache directory also holds the verdicts (``verdicts/``).
 
 Configuration: :func:`configure_cache` in code, else the environment variables ``DATOM_CACHE_DIR``
 (a directory, or ``off`` to disable) and ``DATOM_CACHE_MAX_BYTES`` (``500M``, ``20G``, or a number of
@@ -26,8 +27,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InvalidArgumentError
-from .integrity import download_verified, sha256_file
 from .objectstore import ObjectStore
+from .stat import ObjectStat
+from .verify import (
+    VerdictStore,
+    VerifyMode,
+    download_checked,
+    registered_copies,
+    verified_file,
+    vouch_for_file,
+)
 
 ENV_DIR = "DATOM_CACHE_DIR"
 ENV_MAX_BYTES = "DATOM_CACHE_MAX_BYTES"
@@ -71,9 +80,15 @@ class ReadCache:
         self.directory = Path(directory).expanduser().absolute()
         self.max_bytes = parse_size(max_bytes)
         self._lock = threading.Lock()
+        self._verdicts = VerdictStore(self.directory / "verdicts")
 
     def __repr__(self) -> str:
         return f"ReadCache({str(self.directory)!r}, max_bytes={self.max_bytes})"
+
+    @property
+    def verdicts(self) -> VerdictStore:
+        """The verdicts kept in this cache directory."""
+        return self._verdicts
 
     # ----- paths -------------------------------------------------------------------------------
     def _path(self, name: str) -> Path:
@@ -91,11 +106,16 @@ class ReadCache:
         data_sha: str,
         accepted: Collection[str] = (),
         progress: ProgressCallback | None = None,
+        mode: VerifyMode = "once",
     ) -> str | None:
-        """The path of a verified cached copy, or None. A copy that fails verification is deleted."""
+        """The path of a verified cached copy, or None. A copy that fails verification is deleted.
+
+        ``mode="once"`` trusts a recorded verdict for the file as it is now (one ``stat``); ``"always"``
+        re-hashes it.
+        """
         for sha in dict.fromkeys([s for s in (parquet_sha, *sorted(accepted)) if s]):
             path = self._path(sha)
-            if path.is_file() and self._verified(path, sha, progress):
+            if path.is_file() and self._verified(path, sha, progress, mode):
                 return str(path)
         if parquet_sha is None:
             path = self._path(data_sha)
@@ -104,17 +124,14 @@ class ReadCache:
                 expected = sidecar.read_text().strip()
             except OSError:
                 return None
-            if path.is_file() and self._verified(path, expected, progress):
+            if path.is_file() and self._verified(path, expected, progress, mode):
                 return str(path)
         return None
 
-    def _verified(self, path: Path, expected: str, progress: ProgressCallback | None) -> bool:
-        try:
-            actual = sha256_file(str(path), progress)
-        except FileNotFoundError:  # evicted by another process meanwhile
-            return False
-        if actual != expected:
-            self._discard(path)
+    def _verified(self, path: Path, expected: str, progress: ProgressCallback | None, mode: VerifyMode) -> bool:
+        if verified_file(self.verdicts, str(path), {expected}, mode, progress) is None:
+            if path.exists():
+                self._discard(path)
             return False
         with contextlib.suppress(OSError):
             os.utime(path)  # most recently used
@@ -132,10 +149,13 @@ class ReadCache:
         size: int | None = None,
         what: str = "object",
         progress: ProgressCallback | None = None,
+        stat: ObjectStat | None = None,
     ) -> str | None:
         """Download ``key`` into the cache (verified), evict old entries, and return the cached path.
 
         Returns None when the object is larger than the whole cache (the caller downloads it elsewhere).
+        With ``stat`` (the store's description of the object), the hash of what came down is recorded
+        as that object's verdict, good or bad.
         """
         if size is not None and size > self.max_bytes:
             return None
@@ -143,8 +163,16 @@ class ReadCache:
         tmp_dir.mkdir(parents=True, exist_ok=True)
         tmp = tmp_dir / f"{data_sha}.{os.getpid()}.{threading.get_ident()}.{time.monotonic_ns()}"
         try:
-            actual = download_verified(
-                store, key, str(tmp), expected=parquet_sha, accepted=accepted, what=what, progress=progress
+            actual = download_checked(
+                store,
+                key,
+                str(tmp),
+                stat=stat,
+                verdicts=self.verdicts,
+                expected=parquet_sha,
+                accepted=accepted,
+                what=what,
+                progress=progress,
             )
             name = actual if parquet_sha is not None else data_sha
             dest = self._path(name)
@@ -152,6 +180,7 @@ class ReadCache:
             if parquet_sha is None:
                 dest.with_suffix(_SIDECAR).write_text(actual + "\n")
             os.replace(tmp, dest)
+            vouch_for_file(self.verdicts, str(dest), actual)  # hashed on the way down
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
@@ -185,10 +214,11 @@ class ReadCache:
             path.with_suffix(_SIDECAR).unlink()
 
     def clear(self) -> int:
-        """Delete every entry; returns how many were removed."""
+        """Delete every entry and every verdict; returns how many entries were removed."""
         entries = self._entries()
         for path in entries:
             self._discard(path)
+        self.verdicts.clear()
         return len(entries)
 
     def info(self) -> CacheInfo:
@@ -247,6 +277,9 @@ def _env_max_bytes() -> int:
     return parse_size(value) if value else DEFAULT_MAX_BYTES
 
 
+_from_env: dict[tuple[str | None, str | None, str | None], ReadCache] = {}
+
+
 def active_cache() -> ReadCache | None:
     """The cache reads use now (None when disabled)."""
     configured = _configured
@@ -255,7 +288,42 @@ def active_cache() -> ReadCache | None:
     env = os.environ.get(ENV_DIR)
     if env is not None and env.strip().lower() in _OFF:
         return None
-    return ReadCache(env or default_directory(), _env_max_bytes())
+    key = (env, os.environ.get(ENV_MAX_BYTES), os.environ.get("XDG_CACHE_HOME"))
+    cache = _from_env.get(key)
+    if cache is None:
+        cache = _from_env[key] = ReadCache(env or default_directory(), _env_max_bytes())
+    return cache
+
+
+_NO_CACHE_VERDICTS = VerdictStore(None)
+
+
+def active_verdicts() -> VerdictStore:
+    """Where verdicts are kept now: the active cache directory, or this process only when the cache is off."""
+    cache = active_cache()
+    return cache.verdicts if cache is not None else _NO_CACHE_VERDICTS
+
+
+def verified_copy(shas: Collection[str], progress: ProgressCallback | None = None) -> tuple[str, str] | None:
+    """``(path, sha256)`` of a local file on this machine holding bytes that hash to one of ``shas``.
+
+    Looks in the active read cache (content-addressed), then in the copies readers made in this process
+    (:func:`.verify.register_copy`); each candidate is verified (a verdict, else its hash) before it is
+    offered. Used to restore a corrupted or missing object.
+    """
+    wanted = {s for s in shas if s}
+    cache = active_cache()
+    if cache is not None:
+        for sha in sorted(wanted):
+            hit = cache.lookup(sha, sha, (), progress)
+            if hit is not None:
+                return hit, sha
+    verdicts = active_verdicts()
+    for path in registered_copies(wanted):
+        found = verified_file(verdicts, path, wanted, "once", progress)
+        if found is not None:
+            return path, found
+    return None
 
 
 def cache_info() -> CacheInfo | None:
@@ -274,9 +342,11 @@ __all__ = [
     "CacheInfo",
     "ReadCache",
     "active_cache",
+    "active_verdicts",
     "cache_info",
     "clear_cache",
     "configure_cache",
     "parse_size",
     "reset_cache_configuration",
+    "verified_copy",
 ]

@@ -12,6 +12,7 @@ each consumer so every engine sees the same store.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -195,10 +196,7 @@ class StoreLocation:
 
     def fs_path(self, key: str = "") -> str:
         """The path of a key as the fsspec filesystem sees it (no protocol)."""
-        inner = full_key(self.prefix, key) if key else namespace_root(self.prefix)
-        if self.is_local:
-            return os.path.join(self.root, *inner.split("/"))
-        return f"{self.root}/{inner}"
+        return _fs_path(self.is_local, self.root, self.prefix, key)
 
     def url(self, key: str = "") -> str:
         """The URL of a key for engines (a plain absolute path for local stores)."""
@@ -235,6 +233,15 @@ class StoreLocation:
     def hadoop_options(self) -> dict[str, str]:
         """storage_options translated to Hadoop ``fs.s3a.bucket.<bucket>.*`` settings (empty unless S3)."""
         return hadoop_options(self.protocol, self.storage_options, bucket=self.root, region=self.region)
+
+
+@functools.lru_cache(maxsize=8192)
+def _fs_path(is_local: bool, root: str, prefix: str | None, key: str) -> str:
+    """``StoreLocation.fs_path``, memoised: scans and queries ask for the same few paths over and over."""
+    inner = full_key(prefix, key) if key else namespace_root(prefix)
+    if is_local:
+        return os.path.join(root, *inner.split("/"))
+    return f"{root}/{inner}"
 
 
 def _option(opts: Mapping[str, Any], *names: str) -> Any:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +23,9 @@ import fsspec
 from ..core import jsonfmt
 from ..errors import NotFoundError, StoreAccessDeniedError, StoreError, StoreUnreachableError
 from .location import StoreLocation
+from .s3put import SINGLE_PUT_MAX, put_streamed
+from .staging import staging_root
+from .stat import ObjectStat, fsspec_stat, local_stat, s3_stat
 
 ProgressCallback = Callable[[int], None]
 """Called with the number of bytes just transferred."""
@@ -36,6 +38,8 @@ class ObjectStore:
 
     #: Part size of multipart uploads to S3 (None: s3fs's 50 MiB). Files under two parts go in one PUT.
     upload_chunksize: int | None = None
+    #: Files up to this size whose SHA-256 is known go to S3 in one streamed PUT carrying that checksum.
+    single_put_max: int = SINGLE_PUT_MAX
 
     def __init__(self, location: StoreLocation) -> None:
         self.location = location
@@ -57,30 +61,52 @@ class ObjectStore:
                 hint=f"install the fsspec driver for {loc.protocol!r} (for S3: pip install 'datom_engines[s3]')",
             ) from exc
 
+    @cached_property
+    def endpoint(self) -> str | None:
+        """The endpoint URL of an S3-compatible store (None for AWS itself and other stores)."""
+        if self.location.protocol != "s3":
+            return None
+        value = self.location.fsspec_options().get("endpoint_url")
+        return str(value) if value else None
+
     # ----- reading -----------------------------------------------------------------------------
     def exists(self, key: str) -> bool:
         """True if the object exists (a 404 means absent; a 403 raises :class:`StoreAccessDeniedError`)."""
         return self.size(key) is not None
 
     def size(self, key: str) -> int | None:
-        """Byte size of an object, or None if it does not exist.
+        """Byte size of an object, or None if it does not exist (see :meth:`stat`)."""
+        found = self.stat(key)
+        return None if found is None else found.size
 
-        On S3 this is one ``HeadObject``: a 404 means absent. A 403 raises
-        :class:`StoreAccessDeniedError`, because S3 answers 403 both for refused credentials and for a
-        missing object when the credentials lack ``s3:ListBucket`` (reference section 8 item 25):
-        callers that can proceed without knowing (put-if-absent) catch it.
+    def stat(self, key: str) -> ObjectStat | None:
+        """Size and identity of an object (see :mod:`.stat`), or None if it does not exist.
+
+        On S3 this is one ``HeadObject`` (with ``ChecksumMode=ENABLED``, so a full-object SHA-256 comes
+        back with it): a 404 means absent. A 403 raises :class:`StoreAccessDeniedError`, because S3
+        answers 403 both for refused credentials and for a missing object when the credentials lack
+        ``s3:ListBucket`` (reference section 8 item 25): callers that can proceed without knowing
+        (put-if-absent) catch it.
         """
         path = self.location.fs_path(key)
         with self._errors("stat", key):
             try:
                 if self.location.is_local:
-                    return os.path.getsize(path)
+                    return local_stat(path)
                 if self.location.protocol == "s3":
                     bucket, inner, _ = self.fs.split_path(path)
-                    return int(self.fs.call_s3("head_object", Bucket=bucket, Key=inner)["ContentLength"])
-                return int(self.fs.size(path))
+                    return s3_stat(self.fs.call_s3("head_object", Bucket=bucket, Key=inner, ChecksumMode="ENABLED"))
+                info = self.fs.info(path)
+                if info.get("type") == "directory":
+                    return None
+                handle = getattr(self.fs, "store", {}).get(self.fs._strip_protocol(path)) if self._is_memory else None
+                return fsspec_stat(self.location.protocol, info, handle)
             except FileNotFoundError:
                 return None
+
+    @property
+    def _is_memory(self) -> bool:
+        return self.location.protocol == "memory"
 
     def get_bytes(self, key: str) -> bytes:
         """The whole object; :class:`NotFoundError` if it is missing."""
@@ -162,31 +188,37 @@ class ObjectStore:
             text += "\n"
         self.put_bytes(key, text.encode("utf-8"), content_type="application/json")
 
-    def put_file_if_absent(self, key: str, local_path: str, *, progress: ProgressCallback | None = None) -> bool:
+    def put_file_if_absent(
+        self, key: str, local_path: str, *, progress: ProgressCallback | None = None, sha256: str | None = None
+    ) -> bool:
         """Upload a local file unless the key exists. True if this call created the object.
 
         Local stores link the finished file into place (atomic, no partial object visible); S3 uses a
-        conditional PUT and treats HTTP 412 as "someone else won"; other filesystems check then write
-        under a process lock.
+        conditional PUT and treats HTTP 412 as "someone else won" (with ``sha256``, the file's SHA-256,
+        and up to :attr:`single_put_max` bytes: one streamed PUT carrying that checksum, which S3
+        verifies and returns on every later HEAD); other filesystems check then write under a process lock.
         """
         path = self.location.fs_path(key)
         with self._errors("upload", key):
             if self.location.is_local:
                 return self._local_put_if_absent(local_path, path, progress)
             if self.location.protocol == "s3":
-                try:
-                    self.fs.put_file(
+                if sha256 is not None and os.path.getsize(local_path) <= self.single_put_max:
+                    bucket, inner, _ = self.fs.split_path(path)
+                    return _unless_precondition_failed(
+                        lambda: put_streamed(
+                            self.fs, bucket, inner, local_path, sha256=sha256, if_none_match=True, progress=progress
+                        )
+                    )
+                return _unless_precondition_failed(
+                    lambda: self.fs.put_file(
                         local_path,
                         path,
                         mode="create",
                         callback=_FsspecCallback(progress),
                         chunksize=self.upload_chunksize,
                     )
-                except Exception as exc:
-                    if _is_precondition_failed(exc):
-                        return False
-                    raise
-                return True
+                )
             with _memory_lock:
                 if self.fs.exists(path):
                     return False
@@ -208,6 +240,39 @@ class ObjectStore:
                 if progress:
                     progress(os.path.getsize(local_path))
 
+    def replace_file(
+        self, key: str, local_path: str, *, expected: ObjectStat | None, sha256: str | None = None
+    ) -> bool:
+        """Overwrite an object with a local file only if it is still ``expected`` (None: only if absent).
+
+        Used to restore a corrupted or missing object without clobbering a concurrent repair: S3 sends
+        ``If-Match: <expected ETag>`` (``If-None-Match: *`` when absent) and reads HTTP 412 as "it changed
+        meanwhile"; a local store checks the identity and renames the finished file into place; other
+        filesystems check and write under a process lock. Returns False when the object changed.
+        """
+        path = self.location.fs_path(key)
+        with self._errors("upload", key):
+            if self.location.protocol == "s3":
+                bucket, inner, _ = self.fs.split_path(path)
+                condition = {"if_match": expected.etag} if expected is not None else {"if_none_match": True}
+                if sha256 is not None and os.path.getsize(local_path) <= self.single_put_max:
+                    return _unless_precondition_failed(
+                        lambda: put_streamed(self.fs, bucket, inner, local_path, sha256=sha256, **condition)  # type: ignore[arg-type]
+                    )
+                if self.stat(key) != expected:  # beyond one PUT: multipart, unconditional once checked again
+                    return False
+                self.fs.put_file(local_path, path, chunksize=self.upload_chunksize)
+                return True
+            with _memory_lock:
+                now = self.stat(key)
+                if (now is None) != (expected is None) or (now is not None and now.identity != expected.identity):  # type: ignore[union-attr]
+                    return False
+                if self.location.is_local:
+                    self._local_write(path, lambda fh: _copy_file(local_path, fh, None))
+                else:
+                    self.fs.put_file(local_path, path)
+                return True
+
     def delete(self, key: str) -> None:
         """Delete one object (missing is fine)."""
         path = self.location.fs_path(key)
@@ -218,9 +283,7 @@ class ObjectStore:
         """A directory on the same filesystem as a local store, for files that will be linked into it."""
         if not self.location.is_local:
             return None
-        path = os.path.join(self.location.root, ".datom-staging")
-        os.makedirs(path, exist_ok=True)
-        return path
+        return staging_root(self.location.root)
 
     def check_reachable(self) -> None:
         """Raise :class:`StoreUnreachableError` if the store's root cannot be reached."""
@@ -363,6 +426,17 @@ def _endpoint_text(location: StoreLocation) -> str:
     return f" (endpoint {where})" if where else ""
 
 
+def _unless_precondition_failed(upload: Callable[[], object]) -> bool:
+    """Run a conditional upload: True when it went through, False when its condition failed (HTTP 412)."""
+    try:
+        upload()
+    except Exception as exc:
+        if _is_precondition_failed(exc):
+            return False
+        raise
+    return True
+
+
 def _is_precondition_failed(exc: BaseException | None) -> bool:
     """True if an exception chain carries HTTP 412 / PreconditionFailed (a lost put-if-absent race)."""
     seen = 0
@@ -403,8 +477,3 @@ def _copy_file(src: str, out: IO[bytes], progress: ProgressCallback | None) -> N
 def _unlink_quiet(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-
-
-def make_tempdir(store: ObjectStore) -> str:
-    """A scratch directory, on the store's filesystem when it is local (so files can be linked in)."""
-    return tempfile.mkdtemp(prefix="datom-", dir=store.staging_dir())

@@ -70,17 +70,17 @@ def copy_object(src: ObjectStore, dst: ObjectStore, key: str, *, tmpdir: str | N
     fd, tmp = tempfile.mkstemp(prefix="datom-copy-", dir=tmpdir or dst.staging_dir())
     os.close(fd)
     try:
-        download_verified(src, key, tmp, expected=None)
-        return _upload(dst, key, tmp, immutable)
+        sha = download_verified(src, key, tmp, expected=None)
+        return _upload(dst, key, tmp, immutable, sha)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
 
 
-def _upload(dst: ObjectStore, key: str, path: str, immutable: bool) -> CopiedObject:
+def _upload(dst: ObjectStore, key: str, path: str, immutable: bool, sha256: str) -> CopiedObject:
     size = os.path.getsize(path)
-    if immutable:
-        created = dst.put_file_if_absent(key, path)
+    if immutable:  # with its SHA-256, so an S3 destination can attest the bytes to readers
+        created = dst.put_file_if_absent(key, path, sha256=sha256)
         return CopiedObject(key, size, created)
     dst.put_file(key, path)
     return CopiedObject(key, size, True)

@@ -1,0 +1,343 @@
+"""Issue 10: no read path hands out bytes that differ from ``parquet_sha``, and verification is paid once.
+
+Every corruption (16 bytes flipped mid-file, a valid parquet with one value changed swapped in, the
+object truncated to a third) on every store kind (local directory, fsspec memory, S3 on moto) must make
+``scan_datom(...).collect()``, ``FROM datom(...)`` and an ``attach`` view fail with the datom
+IntegrityError and return no rows, while untouched objects scan normally. Verdicts are counted: a warm
+scan hashes nothing, a changed object is hashed again.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from conftest import S3Server, StoreSpec
+from polars.testing import assert_frame_equal
+from s3proxy import CountingProxy
+
+import datom_engines as dt
+from datom_engines import duckdb as ddb
+from datom_engines.storage import verify
+from datom_engines.storage.stat import hex_to_b64
+
+CORRUPTIONS = ["flipped", "swapped", "truncated"]
+
+
+def lb(n: int = 400, shift: float = 0.0) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "USUBJID": [f"S-{i:04d}" for i in range(n)],
+            "LBTESTCD": ["ALT" if i % 2 else "AST" for i in range(n)],
+            "LBSTRESN": [float(i) + shift for i in range(n)],
+        }
+    )
+
+
+def new_project(tmp_path: Path, store: StoreSpec, name: str = "P") -> dt.Project:
+    return dt.init(
+        tmp_path / f"{name}-clone",
+        name,
+        store=store.url,
+        remote=str(tmp_path / f"{name}.git"),
+        storage_options=store.storage_options,
+    )
+
+
+def corrupted(good: bytes, how: str) -> bytes:
+    """The object's bytes after one of the corruptions of the issue."""
+    if how == "flipped":
+        bad = bytearray(good)
+        mid = len(bad) // 2
+        bad[mid : mid + 16] = bytes(b ^ 0xFF for b in bad[mid : mid + 16])
+        return bytes(bad)
+    if how == "swapped":  # a perfectly valid parquet file, one value changed
+        table = pq.read_table(io.BytesIO(good))
+        values = table.column("LBSTRESN").to_pylist()
+        values[7] = values[7] + 1000.0
+        table = table.set_column(table.schema.get_field_index("LBSTRESN"), "LBSTRESN", pc.cast(values, "double"))
+        out = io.BytesIO()
+        pq.write_table(table, out, compression="zstd")
+        assert pq.read_table(io.BytesIO(out.getvalue())).num_rows == table.num_rows
+        return out.getvalue()
+    if how == "truncated":
+        return good[: len(good) // 3]
+    raise ValueError(how)
+
+
+def overwrite(proj: dt.Project, key: str, data: bytes) -> None:
+    """Replace a stored object's bytes: in place on a local disk (same inode), a new object elsewhere."""
+    if proj.location.is_local:
+        with open(proj.location.fs_path(key), "r+b") as fh:
+            fh.write(data)
+            fh.truncate()
+    else:
+        proj.store.put_bytes(key, data)
+
+
+def age(path: str, seconds: float = 30.0) -> None:
+    """Make a local file look written a while ago (its identity settles; see storage/stat.py)."""
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+@pytest.fixture
+def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the stored objects hashed by verification, counted (the real hashing still runs)."""
+    calls: list[str] = []
+    real = verify.sha256_object
+
+    def counting(store: Any, key: str, progress: Any = None) -> str:
+        calls.append(key)
+        return real(store, key, progress)
+
+    monkeypatch.setattr(verify, "sha256_object", counting)
+    return calls
+
+
+@pytest.fixture
+def con() -> Iterator[Any]:
+    connection = ddb.register(duckdb.connect())
+    yield connection
+    connection.close()
+
+
+# ----- acceptance 1: every corruption, every store, every read path -----------------------------------
+@pytest.mark.parametrize("how", CORRUPTIONS)
+def test_corrupted_object_is_refused_by_every_scan(
+    tmp_path: Path, store: StoreSpec, how: str, con: Any, read_cache_dir: Path
+) -> None:
+    proj = new_project(tmp_path, store)
+    bad = proj.write(lb(), "lb")
+    proj.write(lb(50, shift=0.5), "dm")
+    ddb.attach(con, "P")
+    key = f"lb/{bad.data_sha}.parquet"
+    overwrite(proj, key, corrupted(proj.store.get_bytes(key), how))
+
+    for attempt in range(2):  # refused again on a second try (a recorded bad verdict, or a new check)
+        with pytest.raises(dt.IntegrityError, match="P.lb@.*failed its integrity check"):
+            pl.scan_datom("P.lb").collect()  # type: ignore[attr-defined]
+        with pytest.raises(duckdb.InvalidInputException, match="failed its integrity check") as sql_error:
+            con.execute("FROM datom('P.lb')").fetchall()
+        assert "corrupted or tampered with, so no data was returned" in str(sql_error.value)
+        with pytest.raises(duckdb.InvalidInputException, match="failed its integrity check"):
+            con.execute("SELECT count(*) FROM P.lb").fetchall()
+        with pytest.raises(dt.IntegrityError):
+            dt.read_datom("P.lb")
+        if attempt == 0 and how == "truncated":
+            with pytest.raises(dt.IntegrityError, match=r"it has \d+ bytes, the metadata records \d+"):
+                pl.scan_datom("P.lb", verify="never")  # type: ignore[attr-defined]
+    # nothing of the bad object reached the read cache
+    assert not any(read_cache_dir.glob(f"??/*{bad.parquet_sha}*"))
+    # the untouched table scans normally through every path
+    assert_frame_equal(pl.scan_datom("P.dm").collect(), lb(50, shift=0.5))  # type: ignore[attr-defined]
+    assert con.execute("SELECT count(*), sum(LBSTRESN) FROM datom('P.dm')").fetchone() == (50, 1250.0)
+    assert con.execute("SELECT count(*) FROM P.dm").fetchone() == (50,)
+
+
+def test_a_good_object_scans_normally_everywhere(tmp_path: Path, store: StoreSpec, con: Any) -> None:
+    proj = new_project(tmp_path, store)
+    proj.write(lb(), "lb")
+    ddb.attach(con, "P")
+    for mode in verify.VERIFY_MODES:
+        lazy = pl.scan_datom("P.lb", verify=mode).filter(pl.col("LBTESTCD") == "ALT")  # type: ignore[attr-defined]
+        assert lazy.collect().height == 200
+        assert con.execute(f"SELECT count(*) FROM datom('P.lb', verify := '{mode}')").fetchone() == (400,)
+    assert con.execute("SELECT count(*) FROM P.lb WHERE LBTESTCD = 'AST'").fetchone() == (200,)
+    checked = dt.verify("P.lb")
+    assert checked.how == "hashed" and checked.sha256 == proj.resolve("lb").parquet_sha
+
+
+def test_bad_verify_values_are_refused(tmp_path: Path, local_store: StoreSpec, con: Any) -> None:
+    new_project(tmp_path, local_store).write(lb(), "lb")
+    with pytest.raises(dt.InvalidArgumentError, match="verify must be one of 'once', 'always' or 'never'"):
+        pl.scan_datom("P.lb", verify="sometimes")  # type: ignore[attr-defined]
+    with pytest.raises(duckdb.InvalidInputException, match="verify must be one of"):
+        con.execute("FROM datom('P.lb', verify := 'sometimes')").fetchall()
+    assert con.execute("SELECT count(*) FROM datom('P.lb', verify := NULL)").fetchone() == (400,)
+
+
+# ----- verdicts: paid once per object per machine ----------------------------------------------------
+def test_local_verdict_is_reused_and_invalidated(
+    tmp_path: Path, local_store: StoreSpec, con: Any, hashes: list[str]
+) -> None:
+    proj = new_project(tmp_path, local_store)
+    result = proj.write(lb(), "lb")
+    key = f"lb/{result.data_sha}.parquet"
+    path = proj.location.fs_path(key)
+
+    # the writer hashed these bytes as it wrote them: its own first scan needs no hash
+    assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+    assert hashes == []
+
+    # a file modified less than a second ago has no settled identity: every check hashes it
+    overwrite(proj, key, Path(path).read_bytes())
+    pl.scan_datom("P.lb")  # type: ignore[attr-defined]
+    pl.scan_datom("P.lb")  # type: ignore[attr-defined]
+    assert hashes == [key, key]
+
+    age(path)
+    hashes.clear()
+    assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+    assert hashes == [key]  # hashed once, the verdict recorded
+    for _ in range(3):
+        assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+        assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (400,)
+        assert dt.read_datom("P.lb").height == 400
+    assert hashes == [key]  # warm: no re-hash on any path
+
+    verify.forget_process_verdicts()  # a new process: the verdict persisted in the cache directory
+    pl.scan_datom("P.lb")  # type: ignore[attr-defined]
+    assert hashes == [key]
+
+    pl.scan_datom("P.lb", verify="always")  # type: ignore[attr-defined]
+    con.execute("FROM datom('P.lb', verify := 'always')").fetchall()
+    assert hashes == [key] * 3
+    pl.scan_datom("P.lb", verify="never")  # type: ignore[attr-defined]
+    assert hashes == [key] * 3
+
+    # changed in place (same inode, same size): the identity changed, so it is checked again and refused
+    good = Path(path).read_bytes()
+    overwrite(proj, key, corrupted(good, "flipped"))
+    age(path)
+    hashes.clear()
+    with pytest.raises(dt.IntegrityError):
+        pl.scan_datom("P.lb")  # type: ignore[attr-defined]
+    with pytest.raises(duckdb.InvalidInputException, match="integrity"):
+        con.execute("FROM datom('P.lb')").fetchall()
+    assert hashes == [key]  # the bad verdict is remembered too
+    overwrite(proj, key, good)
+    age(path)
+    assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+    assert hashes == [key, key]
+
+    # with the cache off, verdicts live in this process only
+    dt.configure_cache(None)
+    verify.forget_process_verdicts()
+    hashes.clear()
+    pl.scan_datom("P.lb")  # type: ignore[attr-defined]
+    pl.scan_datom("P.lb")  # type: ignore[attr-defined]
+    assert hashes == [key]
+
+
+def test_memory_store_verdict_through_duckdb(
+    tmp_path: Path, make_store: Callable[[str], StoreSpec], con: Any, hashes: list[str]
+) -> None:
+    proj = new_project(tmp_path, make_store("memory"))
+    result = proj.write(lb(), "lb")
+    key = f"lb/{result.data_sha}.parquet"
+    for _ in range(3):
+        assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (400,)
+    assert hashes == [key]
+    good = proj.store.get_bytes(key)
+    proj.store.put_bytes(key, corrupted(good, "swapped"))
+    with pytest.raises(duckdb.InvalidInputException, match="integrity"):
+        con.execute("FROM datom('P.lb')").fetchall()
+    assert hashes == [key, key]
+    proj.store.put_bytes(key, good)
+    assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (400,)
+    # Polars copies memory objects once per process (verified on the way) and scans the copy
+    assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+    assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def proxy(s3_server: S3Server) -> Iterator[CountingProxy]:
+    with CountingProxy(s3_server.endpoint) as p:
+        yield p
+
+
+def parquet_gets(proxy: CountingProxy) -> int:
+    """Whole-object reads of parquet objects (datom's downloads and hashing; an engine reads ranges past the
+    magic bytes or from the end, ``bytes=-N``)."""
+    return sum(1 for r in proxy.gets(".parquet") if r.range is None or r.range.startswith("bytes=0-"))
+
+
+def test_s3_checksum_attests_without_download_and_verdicts_follow_the_etag(
+    tmp_path: Path, s3_server: S3Server, proxy: CountingProxy, con: Any, read_cache_dir: Path
+) -> None:
+    opts = {**s3_server.storage_options(), "aws_endpoint_url": proxy.endpoint}
+    spec = StoreSpec("s3", f"s3://{s3_server.new_bucket()}/p", opts, s3_server)
+    proj = new_project(tmp_path, spec)
+    result = proj.write(lb(), "lb")
+    key = f"lb/{result.data_sha}.parquet"
+    head = s3_server.client().head_object(Bucket=proj.location.root, Key=f"p/datom/{key}", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == hex_to_b64(result.parquet_sha)  # type: ignore[arg-type]
+
+    # uploaded with its SHA-256: the first scan is attested by one HEAD, nothing is downloaded
+    proxy.reset()
+    lazy = pl.scan_datom("P.lb")  # type: ignore[attr-defined]
+    assert parquet_gets(proxy) == 0
+    assert [r.method for r in proxy.requests if r.path.endswith(".parquet")] == ["HEAD"]
+    assert proj.location.root in lazy.explain()  # read in place, with pushdown
+    assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (400,)
+
+    # an object that cannot be attested (no checksum): the cold scan downloads it into the read cache and
+    # scans that copy; later scans trust the verdict for its ETag (one HEAD) and read in place
+    good = proj.store.get_bytes(key)
+    proj.store.put_bytes(key, good + b"")  # same bytes, uploaded without a SHA-256 checksum
+    other = proj.write(lb(30), "other")
+    other_key = f"other/{other.data_sha}.parquet"
+    proj.store.put_bytes(other_key, proj.store.get_bytes(other_key))
+    proxy.reset()
+    cold = pl.scan_datom("P.other")  # type: ignore[attr-defined]
+    assert parquet_gets(proxy) == 1 and str(read_cache_dir) in cold.explain()
+    proxy.reset()
+    warm = pl.scan_datom("P.other")  # type: ignore[attr-defined]
+    assert parquet_gets(proxy) == 0 and proj.location.root in warm.explain()
+    assert warm.collect().height == 30
+
+    # corrupted: a new ETag, so it is checked again (downloaded and refused), and the bad verdict sticks
+    proj.store.put_bytes(other_key, corrupted(proj.store.get_bytes(other_key), "flipped"))
+    proxy.reset()
+    with pytest.raises(dt.IntegrityError):
+        pl.scan_datom("P.other")  # type: ignore[attr-defined]
+    assert parquet_gets(proxy) == 1
+    proxy.reset()
+    with pytest.raises(duckdb.InvalidInputException, match="integrity"):
+        con.execute("FROM datom('P.other')").fetchall()
+    assert parquet_gets(proxy) == 0  # refused from the recorded verdict: no second download
+
+    # with the cache off, an unattested object is hashed streaming (nothing kept) and read in place
+    dt.configure_cache(None)
+    verify.forget_process_verdicts()
+    third = proj.write(lb(20), "third")
+    third_key = f"third/{third.data_sha}.parquet"
+    proj.store.put_bytes(third_key, proj.store.get_bytes(third_key))
+    proxy.reset()
+    assert proj.location.root in pl.scan_datom("P.third").explain()  # type: ignore[attr-defined]
+    assert parquet_gets(proxy) == 1
+    proxy.reset()
+    pl.scan_datom("P.third")  # type: ignore[attr-defined]
+    assert parquet_gets(proxy) == 0
+
+
+def test_dt_verify_records_ahead_of_time_and_reports_corruption(
+    tmp_path: Path, local_store: StoreSpec, hashes: list[str]
+) -> None:
+    proj = new_project(tmp_path, local_store)
+    v1 = proj.write(lb(), "lb")
+    proj.write(lb(shift=1.0), "lb")
+    key = f"lb/{v1.data_sha}.parquet"
+    age(proj.location.fs_path(key))
+    checked = dt.verify("P.lb", version=v1.version[:10])
+    assert (checked.how, checked.sha256, checked.in_store) == ("hashed", v1.parquet_sha, True)
+    assert dt.verify("P.lb", version=v1.version, mode="once").how == "recorded"
+    assert hashes == [key]
+    pl.scan_datom("P.lb", version=v1.version).collect()  # type: ignore[attr-defined]
+    assert hashes == [key]
+    overwrite(proj, key, corrupted(proj.store.get_bytes(key), "truncated"))
+    with pytest.raises(dt.IntegrityError, match="failed its integrity check"):
+        proj.verify("lb", version=v1.version)
+    with pytest.raises(dt.IntegrityError):
+        pl.scan_datom("P.lb", version=v1.version)  # type: ignore[attr-defined]
+    assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
