@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         NotFoundError,
         ProjectMovedWarning,
         ReadOnlyError,
+        SiteUpdateWarning,
         StoreAccessDeniedError,
         StoreError,
         StoreUnreachableError,
@@ -85,6 +86,7 @@ if TYPE_CHECKING:
     )
     from .project.sync import FileResult, InputFile, SyncError, SyncPlan, SyncResult
     from .project.transaction import Transaction
+    from .site import LineageGraph, SiteResult, build_site, lineage
     from .storage.cache import CacheInfo, cache_info, clear_cache, configure_cache
     from .storage.location import StoreLocation
 
@@ -164,6 +166,11 @@ _EXPORTS: dict[str, str] = {
     "SyncPlan": ".project.sync",
     "SyncResult": ".project.sync",
     "Transaction": ".project.transaction",
+    "LineageGraph": ".site",
+    "SiteResult": ".site",
+    "build_site": ".site",
+    "lineage": ".site",
+    "SiteUpdateWarning": ".errors",
     "CacheInfo": ".storage.cache",
     "cache_info": ".storage.cache",
     "clear_cache": ".storage.cache",
@@ -220,6 +227,7 @@ __all__ = [
     "IntegrityError",
     "InvalidArgumentError",
     "InvalidNameError",
+    "LineageGraph",
     "MigrationResult",
     "NotFoundError",
     "Project",
@@ -231,6 +239,8 @@ __all__ = [
     "RegisteredProject",
     "ResolvedVersion",
     "SignatureStatus",
+    "SiteResult",
+    "SiteUpdateWarning",
     "SnapshotEntry",
     "StoreAccessDeniedError",
     "StoreError",
@@ -254,6 +264,7 @@ __all__ = [
     "VersionNotFoundError",
     "WriteResult",
     "__version__",
+    "build_site",
     "cache_info",
     "clear_cache",
     "clone",
@@ -268,6 +279,7 @@ __all__ = [
     "init",
     "init_governance",
     "init_project",
+    "lineage",
     "list_projects",
     "metadata_sha",
     "migrate_project",

@@ -14,6 +14,8 @@ GOVERNANCE_KEY = ".metadata/governance.json"
 COMMIT_LOG_KEY = ".metadata/commits.json"
 COMMIT_LOG_SEGMENTS = ".metadata/commits/"
 TAGS_PREFIX = ".metadata/tags/"
+# the static catalog (datom_engines.site): HTML pages and their build state, never read by datom itself
+SITE_PREFIX = ".site/"
 
 # files in the data repo (git working tree)
 PROJECT_YAML_PATH = ".datom/project.yaml"
