@@ -185,6 +185,7 @@ _EXPORTS: dict[str, str] = {
 # the function ``project`` below once anything imported ``datom_engines.project``: import it now (its
 # ``__init__`` is empty), then define the function.
 from . import project as _project_package  # noqa: E402, F401
+from .project import hooks as _publish_hooks  # noqa: E402
 
 
 def project(name: str, *, storage_options: Mapping[str, Any] | None = None) -> Project:
@@ -209,6 +210,16 @@ def __dir__() -> list[str]:
 
 
 register_when_polars_loads()
+
+
+def _site_after_publish(event: Any) -> None:
+    """The static site's publish hook; its code loads only when a write publishes."""
+    from .site.auto import after_publish
+
+    after_publish(event)
+
+
+_publish_hooks.add_publish_hook("site", _site_after_publish)
 
 __all__ = [
     "AmbiguousVersionError",

@@ -27,6 +27,7 @@ from .._version import __version__
 from ..errors import DatomError
 from .common import ProjectUsageError, State, debug_enabled, report_error
 from .read_cmds import diff, history, read, status, tables, tags
+from .site_cmds import lineage_cmd, site
 from .write_cmds import clone, compression, init, pull, sync, tag, validate, write
 
 OPTIONAL_GROUPS = ("gov",)
@@ -53,13 +54,31 @@ def cli() -> None:
       datom read lb --version 1a2b3c4d -o lb.parquet
       datom tag dblock-1 -m "database lock" && datom read lb --tag dblock-1
       datom read STUDY1.lb --store /data/store        # a reader: no git needed
+      datom site --auto && datom lineage lbdm          # a browsable catalog in the store; lineage
 
     Every command has --help; --json prints machine-readable output. Exit codes: 0 ok, 1 failure,
     2 usage error.
     """
 
 
-for _command in (init, clone, pull, write, sync, tag, tables, history, read, diff, tags, status, validate, compression):
+for _command in (
+    init,
+    clone,
+    pull,
+    write,
+    sync,
+    tag,
+    tables,
+    history,
+    read,
+    diff,
+    tags,
+    lineage_cmd,
+    status,
+    validate,
+    site,
+    compression,
+):
     cli.add_command(_command)
 
 for _name in OPTIONAL_GROUPS:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..core.names import TableRef
 from ..core.snapshots import looks_like_version
 from ..errors import DatomError, NotFoundError, TagNotFoundError
 from .handle import ProjectHandle
 from .results import ResolvedVersion
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ColumnChange = Literal["added", "removed", "changed", "retyped", "unchanged"]
 

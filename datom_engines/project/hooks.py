@@ -1,6 +1,7 @@
 """Hooks run after a writer has published new metadata to the store (the static site registers one).
 
-The write path cannot import the layers above it, so they register here instead: after a commit is
+The write path cannot import the layers above it, so they register here instead (the package root
+registers the static site's hook, which loads the site code only when it runs): after a commit is
 pushed and its store mirror published (and after a tag record is written), :func:`run_publish_hooks`
 calls every registered hook with a :class:`Published` event. A hook must not raise for a problem of its
 own (the write has already happened): it reports it as a warning.
@@ -10,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from ..storage.objectstore import ObjectStore
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class Published:
     (follow the project's setting, stored with the site).
     """
 
-    store: ObjectStore
+    store: Any  # the project's ObjectStore
     project: str
     commit: str | None
     tables: tuple[str, ...]

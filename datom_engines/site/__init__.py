@@ -29,14 +29,11 @@ from ..errors import InvalidArgumentError
 from ..project.diff import resolve_selector
 from ..project.governance import resolve_project
 from ..project.handle import ProjectHandle
-from . import auto
 from .build import SiteResult, build_into
 from .lineage import LineageEdge, LineageGraph, LineageNode, StoreLookup, build_lineage
 from .lineage_text import FORMATS as LINEAGE_FORMATS
 from .lineage_text import render as render_lineage
 from .target import DirTarget, StoreTarget
-
-auto.install()
 
 
 def _project(project: ProjectHandle | str, storage_options: Mapping[str, Any] | None) -> ProjectHandle:

@@ -48,10 +48,17 @@ table.sortable th[aria-sort="descending"]::after { content: " \\2193"; color: va
 tr.current td:first-child { box-shadow: inset 3px 0 0 var(--accent); }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
   font-size: .88em; }
-code.sha { display: inline-block; width: 8.4ch; overflow: hidden; white-space: nowrap; vertical-align: bottom;
-  cursor: copy; color: #24292f; background: var(--soft); border-radius: 4px; padding: 0 .15ch; }
-code.sha.full { width: auto; max-width: 100%; overflow-wrap: anywhere; white-space: normal; }
-code.sha.copied { background: #d6f5dd; }
+code.sha { display: inline-block; box-sizing: content-box; width: 8ch; overflow: hidden; white-space: nowrap;
+  vertical-align: bottom; cursor: copy; color: #24292f; background: var(--soft); border-radius: 4px; padding: 0 3px; }
+code.sha.copied, button.copy.copied { background: #d6f5dd; }
+table.ids { border-collapse: collapse; margin: .4rem 0 1rem; font-size: .92rem; }
+table.ids th { text-align: left; font-weight: 500; color: var(--muted); padding: .2rem 1rem .2rem 0;
+  white-space: nowrap; }
+table.ids td { padding: .2rem 0; overflow-wrap: anywhere; }
+table.ids code { user-select: all; }
+button.copy { font: inherit; font-size: .75rem; margin-left: .5rem; padding: .05rem .45rem; cursor: pointer;
+  border: 1px solid var(--line); border-radius: 4px; background: #fff; color: var(--muted); }
+button.copy:hover { color: var(--fg); border-color: #8c959f; }
 .badge { display: inline-block; font-size: .75rem; padding: .05rem .45rem; border-radius: 999px;
   border: 1px solid var(--line); background: var(--soft); color: var(--muted); white-space: nowrap; }
 .badge.full { background: #e8f0fe; color: #174ea6; border-color: #c6dafc; }
@@ -75,8 +82,10 @@ ul.plain li { margin: .15rem 0; }
   max-height: 75vh; }
 svg.lineage { display: block; font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
 svg.lineage .node rect { fill: var(--ancestor); stroke: #8c959f; stroke-width: 1; }
+svg.lineage .node.source rect { fill: var(--source); stroke: #3f8f55; stroke-width: 1.5; }
+svg.lineage .node.ancestor.source rect { fill: var(--ancestor); }
 svg.lineage .node.parent rect { fill: var(--parent); stroke: #4a7fc1; }
-svg.lineage .node.source rect { fill: var(--source); stroke: #3f8f55; }
+svg.lineage .node.parent.source rect { stroke: #3f8f55; stroke-width: 2; }
 svg.lineage .node.child rect { fill: var(--child); stroke: #c08a2b; }
 svg.lineage .node.unknown rect { stroke-dasharray: 5 3; fill: #fff; }
 svg.lineage .node.focus rect { fill: var(--focus); stroke: #06315c; stroke-width: 2; }
@@ -92,7 +101,8 @@ svg.lineage .arrowhead { fill: #7d8590; }
 .legend span::before { content: ""; display: inline-block; width: .9em; height: .9em; border-radius: 3px;
   margin-right: .35em; vertical-align: -.1em; border: 1px solid #8c959f; }
 .legend .l-focus::before { background: var(--focus); } .legend .l-parent::before { background: var(--parent); }
-.legend .l-ancestor::before { background: var(--ancestor); } .legend .l-source::before { background: var(--source); }
+.legend .l-ancestor::before { background: var(--ancestor); }
+.legend .l-source::before { background: var(--source); border: 2px solid #3f8f55; }
 .legend .l-child::before { background: var(--child); }
 .legend .l-unknown::before { background: #fff; border-style: dashed; }
 footer { max-width: 1280px; margin: 0 auto; padding: 0 1.25rem 2rem; color: var(--muted); font-size: .82rem; }
@@ -151,17 +161,24 @@ JS = """\
     sel.removeAllRanges();
     sel.addRange(range);
   }
+  function copy(text, shown, el) {
+    selectText(shown);
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { flash(el); }, function () {});
+    } else {
+      flash(el);
+    }
+  }
   Array.prototype.forEach.call(document.querySelectorAll("code.sha"), function (el) {
     el.addEventListener("click", function (ev) {
       ev.preventDefault();
-      ev.stopPropagation();
-      var text = el.getAttribute("data-full") || el.textContent;
-      selectText(el);
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(function () { flash(el); }, function () {});
-      } else {
-        flash(el);
-      }
+      copy(el.getAttribute("data-full") || el.textContent, el, el);
+    });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (el) {
+    el.addEventListener("click", function () {
+      var shown = el.previousElementSibling || el;
+      copy(el.getAttribute("data-copy"), shown, el);
     });
   });
 })();

@@ -12,12 +12,10 @@ from __future__ import annotations
 import warnings
 
 from ..errors import SiteUpdateWarning
-from ..project.hooks import Published, add_publish_hook
+from ..project.hooks import Published
 from .build import build_into
 from .state import auto_enabled
 from .target import StoreTarget
-
-HOOK_NAME = "site"
 
 
 def after_publish(event: Published) -> None:
@@ -37,8 +35,3 @@ def after_publish(event: Published) -> None:
             ),
             stacklevel=2,
         )
-
-
-def install() -> None:
-    """Register :func:`after_publish` with the write path (done when :mod:`datom_engines.site` is imported)."""
-    add_publish_hook(HOOK_NAME, after_publish)

@@ -11,14 +11,15 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from ..core.names import TableRef
 from ..core.snapshots import Tag
 from ..errors import DatomError, InvalidArgumentError
 from ..project.diff import VersionDiff, VersionSide, compare_versions
-from ..project.reading import read_history, read_manifest, resolve_entry
+from ..project.reading import read_manifest, resolve_entry
 from ..project.tags import list_tags
 from ..storage.objectstore import ObjectStore
 from . import pages
@@ -28,9 +29,12 @@ from .html import CSS_PATH, INDEX_PATH, JS_PATH, TAGS_PATH, lineage_path, table_
 from .lineage import LineageGraph, build_lineage
 from .model import TableModel, VersionRecord
 from .pages import TableRow
-from .state import FORMAT, SITE_STATE, SiteState, TableEntry, digest, fingerprint, table_state_path
+from .state import FORMAT, SITE_STATE, SiteState, TableEntry, fingerprint, table_state_path
 from .summary import TableSummary, summarize_version
 from .target import DirTarget, StoreTarget
+from .writer import PageWriter
+
+SUMMARY_THREADS = 8  # remote stores: summaries wait on the network
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,25 +76,6 @@ class SiteResult:
         }
 
 
-@dataclass
-class _Writer:
-    """Writes a page only when its bytes differ from the hash the state remembers."""
-
-    target: StoreTarget | DirTarget
-    written: list[str] = field(default_factory=list)
-    unchanged: int = 0
-
-    def put(self, path: str, text: str, hashes: dict[str, str]) -> None:
-        data = text.encode("utf-8")
-        sha = digest(data)
-        if hashes.get(path) == sha:
-            self.unchanged += 1
-            return
-        self.target.write(path, data)
-        hashes[path] = sha
-        self.written.append(path)
-
-
 def _tags(store: ObjectStore, project: str) -> list[Tag]:
     try:
         return list_tags(store, project)
@@ -102,7 +87,14 @@ def _tags(store: ObjectStore, project: str) -> list[Tag]:
 class _Build:
     """One build of one project's site into one target."""
 
-    def __init__(self, store: ObjectStore, project: str, target: StoreTarget | DirTarget, *, full: bool) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        project: str,
+        target: StoreTarget | DirTarget,
+        *,
+        full: bool,
+    ) -> None:
         self.store = store
         self.project = project
         self.target = target
@@ -121,8 +113,10 @@ class _Build:
         self.old = old
         self.full = full or old is None
         self.catalog = Catalog(store, project, target, self.entries, reuse=not self.full)
-        self.writer = _Writer(target)
+        self.writer = PageWriter(target)
         self.tags = _tags(store, project)
+        self.failed: dict[tuple[str, str], TableSummary] = {}
+        self.pool = ThreadPoolExecutor(SUMMARY_THREADS, thread_name_prefix="datom-site-summary")
 
     # ----- what changed ------------------------------------------------------------------------------
     def _moved(self) -> list[str]:
@@ -153,11 +147,15 @@ class _Build:
         key = rec.parquet_sha or f"data:{rec.data_sha}"
         if key in cache:
             return cache[key]
+        if (table, key) in self.failed:
+            return self.failed[(table, key)]
         history_entry = dict(entry) if entry else {"version": rec.id, "data_sha": rec.data_sha}
         history_entry.setdefault("parquet_sha", rec.parquet_sha)
-        summary = summarize_version(self.store, resolve_entry(self.store, self.project, table, history_entry))
-        if summary.error is None:  # a missing or bad object may be repaired: ask again next time
+        summary = self._summarize(table, history_entry)
+        if summary.error is None:
             cache[key] = summary
+        else:  # a missing or bad object may be repaired: not kept in the state, asked again next build
+            self.failed[(table, key)] = summary
         return summary
 
     def _diff(self, table: str, rec: VersionRecord, previous: VersionRecord | None) -> VersionDiff | None:
@@ -180,26 +178,63 @@ class _Build:
             children=[(self.project, t, v) for t, v in children],
         )
 
-    # ----- pages -------------------------------------------------------------------------------------
-    def _version_pages(self, model: TableModel, history: Mapping[str, Mapping[str, Any]]) -> None:
-        hashes = self.catalog.state(model.name).pages
-        versions = model.versions
-        for i, rec in enumerate(versions):
-            path = version_path(model.name, rec.id)
-            if not self.full and path in hashes:
-                continue  # a version page never changes once written
-            previous = versions[i + 1] if i + 1 < len(versions) else None
-            summary = self._summary(model.name, rec, history.get(rec.id))
-            text = pages.version_page(
-                self.project,
-                model.name,
-                rec,
-                previous,
-                self._diff(model.name, rec, previous),
-                summary,
-                self._graph(model.name, rec.id),
-            )
-            self.writer.put(path, text, hashes)
+    # ----- version pages -----------------------------------------------------------------------------
+    def _plans(self, moved: Sequence[str]) -> list[tuple[TableModel, list[int]]]:
+        """Each moved table's model (read again) and the positions of its versions that need a page."""
+        plans = []
+        for table in moved:
+            model = self.catalog.refresh(table)
+            hashes = self.catalog.state(table).pages
+            fresh = [
+                i for i, rec in enumerate(model.versions) if self.full or version_path(table, rec.id) not in hashes
+            ]
+            plans.append((model, fresh))
+        return plans
+
+    def _fill_summaries(self, plans: Sequence[tuple[TableModel, list[int]]]) -> None:
+        """On a remote store, compute ahead (on threads: each one waits on the network) the summaries the
+        new pages need that no cache holds. A local store's are computed when first asked for."""
+        if self.store.location.is_local:
+            return
+        todo: dict[tuple[str, str], dict[str, Any]] = {}
+        for model, fresh in plans:
+            cache = self.catalog.state(model.name).summaries
+            entries = self.catalog.histories.get(model.name, {})
+            for j in {j for i in fresh for j in (i, i + 1) if j < len(model.versions)}:
+                rec = model.versions[j]
+                key = rec.parquet_sha or f"data:{rec.data_sha}"
+                if key not in cache and (model.name, key) not in todo:
+                    entry = dict(entries.get(rec.id) or {"version": rec.id, "data_sha": rec.data_sha})
+                    entry.setdefault("parquet_sha", rec.parquet_sha)
+                    todo[(model.name, key)] = entry
+        items = list(todo.items())
+        results = self.pool.map(lambda item: self._summarize(item[0][0], item[1]), items)
+        for ((table, key), _), summary in zip(items, results, strict=True):
+            if summary.error is None:
+                self.catalog.state(table).summaries[key] = summary
+
+    def _summarize(self, table: str, entry: Mapping[str, Any]) -> TableSummary:
+        return summarize_version(self.store, resolve_entry(self.store, self.project, table, dict(entry)))
+
+    def _version_pages(self, plans: Sequence[tuple[TableModel, list[int]]]) -> None:
+        """Render and write the new version pages (a version page never changes once written)."""
+        for model, fresh in plans:
+            table, versions = model.name, model.versions
+            hashes = self.catalog.state(table).pages
+            entries = self.catalog.histories.get(table, {})
+            for i in fresh:
+                rec = versions[i]
+                previous = versions[i + 1] if i + 1 < len(versions) else None
+                text = pages.version_page(
+                    self.project,
+                    table,
+                    rec,
+                    previous,
+                    self._diff(table, rec, previous),
+                    self._summary(table, rec, entries.get(rec.id)),
+                    self._graph(table, rec.id),
+                )
+                self.writer.put(version_path(table, rec.id), text, hashes)
 
     def _table_pages(self, table: str, children: Sequence[tuple[str, str]], tags: Mapping[str, list[str]]) -> None:
         model = self.catalog.model(table)
@@ -212,14 +247,18 @@ class _Build:
         graph = self._graph(table, cur.id, children) if cur is not None else None
         self.writer.put(lineage_path(table), pages.lineage_page(self.project, table, cur, graph), hashes)
 
+    def close(self) -> None:
+        """Stop the build's threads."""
+        self.pool.shutdown(wait=True)
+        self.writer.close()
+
     def run(self, auto: bool | None) -> SiteResult:
         """Build, write what changed, then the state; see the module docstring."""
         started = time.perf_counter()
         moved = self._moved()
-        for table in moved:
-            model = self.catalog.refresh(table)
-            entries = {str(e.get("version")): e for e in read_history(self.store, self.project, table)}
-            self._version_pages(model, entries)
+        plans = self._plans(moved)
+        self._fill_summaries(plans)
+        self._version_pages(plans)
         rows = {t: self._row(t, self.catalog.models.get(t)) for t in self.entries}
         children: dict[str, list[tuple[str, str]]] = {t: [] for t in self.entries}
         for t, row in rows.items():
@@ -249,6 +288,7 @@ class _Build:
         self.writer.put(INDEX_PATH, index, state.pages)
         current = {t: (r.current.id if r.current else None) for t, r in rows.items()}
         self.writer.put(TAGS_PATH, pages.tags_page(self.project, self.tags, current), state.pages)
+        self.writer.flush()  # every page is in place before the state says so
         state_files = [table_state_path(t) for t, ts in self.catalog.states.items() if ts.save(self.target, t)]
         state.save(self.target)
         state_files.append(SITE_STATE)
@@ -274,4 +314,8 @@ def build_into(
     auto: bool | None = None,
 ) -> SiteResult:
     """Build (or update) the site of ``project`` (its store ``store``) into ``target``."""
-    return _Build(store, project, target, full=full).run(auto)
+    build = _Build(store, project, target, full=full)
+    try:
+        return build.run(auto)
+    finally:
+        build.close()

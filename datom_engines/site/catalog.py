@@ -40,6 +40,7 @@ class Catalog:
         self.models: dict[str, TableModel] = {}
         self.states: dict[str, TableState] = {}
         self.metas: dict[tuple[str, str], Mapping[str, Any]] = {}  # snapshots read in this build
+        self.histories: dict[str, dict[str, dict[str, Any]]] = {}  # table -> version -> history entry
         self.stores = StoreLookup(store, project)
 
     def state(self, table: str) -> TableState:
@@ -53,7 +54,9 @@ class Catalog:
         """Read the table's history from the store; snapshots only for versions the state lacks."""
         known = {v.id: v for v in self.state(table).versions}
         records = []
-        for entry in read_history(self.store, self.project, table):
+        entries = read_history(self.store, self.project, table)
+        self.histories[table] = {str(e.get("version", "")): e for e in entries}
+        for entry in entries:
             vid = str(entry.get("version", ""))
             old = known.get(vid)
             if old is not None and old.parquet_sha == (entry.get("parquet_sha") or old.parquet_sha):

@@ -7,9 +7,8 @@ static host, wherever its folder is.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable, Sequence
-from html import escape
+from functools import lru_cache
 from urllib.parse import quote
 
 from ..core.display import human_size
@@ -20,9 +19,13 @@ INDEX_PATH = "index.html"
 TAGS_PATH = "tags.html"
 
 
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+
+
 def e(value: object) -> str:
-    """HTML-escaped text (quotes too, so it is safe in attributes)."""
-    return escape("" if value is None else str(value), quote=True)
+    """HTML-escaped text (quotes too, so it is safe in attributes); what :func:`html.escape` gives."""
+    text = value if isinstance(value, str) else "" if value is None else str(value)
+    return text.translate(_ESCAPES)
 
 
 def table_dir(table: str) -> str:
@@ -45,14 +48,25 @@ def version_path(table: str, version: str) -> str:
     return f"t/{table}/v/{version}.html"
 
 
+@lru_cache(maxsize=4096)
+def _quoted(part: str) -> str:
+    return quote(part, safe="")
+
+
 def rel(page: str, target: str) -> str:
-    """A relative, percent-encoded URL from the page at ``page`` to ``target`` (both site paths)."""
-    path = posixpath.relpath(target, posixpath.dirname(page) or ".")
-    anchor = ""
-    if "#" in target:
-        path, _, anchor = path.partition("#")
-        anchor = "#" + quote(anchor, safe="")
-    return "/".join(quote(part, safe="") for part in path.split("/")) + anchor
+    """A relative, percent-encoded URL from the page at ``page`` to ``target`` (both site paths).
+
+    Site paths are plain relative paths (no ``.``/``..`` parts), so the common folders are dropped and
+    one ``..`` is added per folder of ``page`` left over.
+    """
+    target, _, anchor = target.partition("#")
+    here = page.split("/")[:-1]
+    there = target.split("/")
+    common = 0
+    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
+        common += 1
+    parts = [".."] * (len(here) - common) + [_quoted(p) for p in there[common:]]
+    return "/".join(parts) + ("#" + _quoted(anchor) if anchor else "")
 
 
 def link(page: str, target: str, text: str, *, title: str | None = None, cls: str | None = None) -> str:
@@ -67,6 +81,27 @@ def sha(value: str | None, *, full: bool = False) -> str:
         return '<span class="muted">–</span>'
     cls = "sha full" if full else "sha"
     return f'<code class="{cls}" title="{e(value)} (click to copy)" data-full="{e(value)}">{e(value)}</code>'
+
+
+def full_id(value: str | None) -> str:
+    """A full hash in monospace, selectable with one click, with a copy button."""
+    if not value:
+        return '<span class="muted">–</span>'
+    return f'<code>{e(value)}</code><button type="button" class="copy" data-copy="{e(value)}">copy</button>'
+
+
+def ids(items: Iterable[tuple[str, str | None]]) -> str:
+    """Labelled full hashes (version, data_sha, parquet_sha...), one per line, each copyable."""
+    rows = "".join(f'<tr><th scope="row">{e(label)}</th><td>{full_id(value)}</td></tr>' for label, value in items)
+    return f'<table class="ids">{rows}</table>'
+
+
+def person(text: str) -> str:
+    """An author ``Name <email>`` shown as the name, with the address in the tooltip."""
+    name, sep, rest = text.partition(" <")
+    if not sep:
+        return e(text)
+    return f'<span title="{e(rest.rstrip(">"))}">{e(name)}</span>'
 
 
 def version_link(page: str, table: str, version: str) -> str:
@@ -113,12 +148,20 @@ def grid(
     table_id: str | None = None,
     row_classes: Sequence[str] | None = None,
 ) -> str:
-    """A data table. ``header``: ``(label, css class)``; each row cell: ``(html, sort key or None, css class)``."""
-    head = "".join(f'<th class="{e(cls)}" scope="col">{e(label)}</th>' for label, cls in header)
+    """A data table. ``header``: ``(label, css class)``; each row cell: ``(html, sort key or None, css class)``.
+
+    CSS classes are the site's own names (not escaped); labels and sort keys are escaped.
+    """
+    head = "".join(
+        (f'<th class="{cls}" scope="col">' if cls else '<th scope="col">') + f"{e(label)}</th>" for label, cls in header
+    )
     body = []
     for i, row in enumerate(rows):
         cells = "".join(
-            f'<td class="{e(cls)}"' + (f' data-sort="{e(key)}"' if key is not None else "") + f">{content}</td>"
+            "<td"
+            + (f' class="{cls}"' if cls else "")
+            + (f' data-sort="{e(key)}"' if key is not None else "")
+            + f">{content}</td>"
             for content, key, cls in row
         )
         rc = row_classes[i] if row_classes and i < len(row_classes) and row_classes[i] else ""

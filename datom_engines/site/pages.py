@@ -20,10 +20,12 @@ from .html import (
     e,
     facts,
     grid,
+    ids,
     lineage_path,
     link,
     number,
     page,
+    person,
     rel,
     sha,
     size,
@@ -136,7 +138,9 @@ def index_page(project: str, rows: Sequence[TableRow], tags: Sequence[Tag], mani
     for r in rows:
         cur = r.current
         source = (r.original_format or "") + (" " + sha(cur.original_file_sha) if cur and cur.original_file_sha else "")
-        parents = ", ".join(dict.fromkeys(p.table for p in (cur.parents or ()))) if cur else ""
+        names = list(dict.fromkeys(p.table for p in (cur.parents or ()) if p.project == project)) if cur else []
+        parents = ", ".join(names)
+        parent_links = ", ".join(link(path, table_path(n), n) for n in names)
         lines.append(
             [
                 (link(path, table_path(r.name), r.name), r.name, ""),
@@ -148,7 +152,7 @@ def index_page(project: str, rows: Sequence[TableRow], tags: Sequence[Tag], mani
                 (when(r.last_updated), r.last_updated or "", ""),
                 (size(r.size_bytes), str(r.size_bytes or 0), "num"),
                 (source or '<span class="muted">–</span>', r.original_format or "", ""),
-                (e(parents) if parents else '<span class="muted">–</span>', parents, "wrap"),
+                (parent_links or '<span class="muted">–</span>', parents, "wrap"),
             ]
         )
     body.append(grid(header, lines, table_id="tables"))
@@ -235,20 +239,21 @@ def table_page(
     body = [f"<h1>{e(name)} {badge(cur.table_type) if cur and cur.table_type else ''}</h1>"]
     entry = model.entry
     if cur is not None:
+        source = _text(entry.get("original_format"))
         body.append(
             facts(
                 [
-                    ("current version", version_link(path, name, cur.id) + " " + sha(cur.id)),
+                    ("current version", version_link(path, name, cur.id)),
                     ("rows", number(cur.nrow)),
                     ("columns", number(cur.ncol)),
                     ("versions", number(len(model.versions))),
                     ("size", size(cur.size_bytes)),
                     ("updated", when(_text(entry.get("last_updated")) or cur.created_at)),
-                    ("data sha", sha(cur.data_sha)),
-                    ("source file", e(_text(entry.get("original_format")) or "–") + " " + sha(cur.original_file_sha)),
+                    ("source file", f"{e(source)} {sha(cur.original_file_sha)}" if source else "–"),
                 ]
             )
         )
+        body.append(ids([("current version", cur.id), ("data sha", cur.data_sha)]))
         body.append(
             f"<h2>Built from</h2>{_parents_list(path, project, cur)}"
             f"<p>{link(path, lineage_path(name), 'Lineage graph →')}</p>"
@@ -258,9 +263,9 @@ def table_page(
             f"<li>{link(path, table_path(t), t)}@{version_link(path, t, v)}</li>" for t, v in sorted(children)
         )
         body.append(f'<h2>Used by</h2><ul class="plain children">{items}</ul>')
+    body.append(_history(path, model, tags_by_version))
     if cur is not None:
         body.append(f"<h2>Columns of the current version</h2>{_summary_grid(summary)}")
-    body.append(_history(path, model, tags_by_version))
     return page(path, f"{project}.{name}", [(name, None)], "".join(body), project=project)
 
 
@@ -290,7 +295,7 @@ def _history(path: str, model: TableModel, tags_by_version: Mapping[str, Sequenc
             [
                 (version_link(path, model.name, v.id), str(len(versions) - i), ""),
                 (when(v.created_at), v.created_at or "", ""),
-                (e(v.author), v.author, ""),
+                (person(v.author), v.author, ""),
                 (e(v.message), v.message, "wrap"),
                 (badge(change), change, ""),
                 (number(v.nrow), "" if v.nrow is None else str(v.nrow), "num"),
@@ -377,25 +382,29 @@ def version_page(
         f'<p class="lead">{e(rec.message)}</p>' if rec.message else "",
         facts(
             [
-                ("version", sha(rec.id, full=True)),
                 ("created", when(rec.created_at)),
-                ("author", e(rec.author)),
+                ("author", person(rec.author)),
                 ("rows", number(rec.nrow)),
                 ("columns", number(rec.ncol)),
                 ("size", size(rec.size_bytes)),
-                ("data sha", sha(rec.data_sha)),
-                ("parquet sha", sha(rec.parquet_sha)),
-                ("source file sha", sha(rec.original_file_sha)),
                 ("previous version", version_link(path, table, previous.id) if previous else "–"),
+            ]
+        ),
+        ids(
+            [
+                ("version", rec.id),
+                ("data sha", rec.data_sha),
+                ("parquet sha", rec.parquet_sha),
+                *([("source file sha", rec.original_file_sha)] if rec.original_file_sha else []),
             ]
         ),
         f"<p>{link(path, table_path(table), f'All versions of {table} →')}</p>",
         f"<h2>Changes</h2>{_diff_html(path, table, diff, previous)}",
-        f"<h2>Columns</h2>{_summary_grid(summary, diff if previous else None)}",
         f"<h2>Built from</h2>{_parents_list(path, project, rec)}",
     ]
     if len(graph.nodes) > 1:
         body.append(_graph_html(path, project, graph))
+    body.append(f"<h2>Columns</h2>{_summary_grid(summary, diff if previous else None)}")
     if rec.custom:
         text = json.dumps(rec.custom, indent=2, ensure_ascii=False)
         body.append(f'<h2>Custom metadata</h2><pre class="json">{e(text)}</pre>')
@@ -412,13 +421,16 @@ def lineage_page(project: str, table: str, rec: VersionRecord | None, graph: Lin
     else:
         parents = graph.with_role("parent")
         sources = graph.with_role("source")
-        body.append(
-            f'<p class="lead">Current version {version_link(path, table, rec.id)}: '
-            f"{len(parents)} parent{'s' if len(parents) != 1 else ''}, "
-            f"{len(graph.nodes) - 1 - len(graph.with_role('child'))} versions upstream, "
-            f"{len(sources)} raw source{'s' if len(sources) != 1 else ''}, "
-            f"used by {len(graph.with_role('child'))}.</p>"
-        )
+        users = len(graph.with_role("child"))
+        upstream = len(graph.nodes) - 1 - users
+        counts = [
+            f"{len(parents)} parent{'s' if len(parents) != 1 else ''}",
+            f"{upstream} version{'s' if upstream != 1 else ''} upstream",
+            f"{len(sources)} raw source{'s' if len(sources) != 1 else ''}",
+        ]
+        if users:
+            counts.append(f"used by {users} table{'s' if users != 1 else ''}")
+        body.append(f'<p class="lead">Current version {version_link(path, table, rec.id)}: {", ".join(counts)}.</p>')
         body.append(_graph_html(path, project, graph))
         body.append(f"<h2>Parents</h2>{_parents_list(path, project, rec)}")
         if sources:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import DatomError, IntegrityError, NotFoundError
@@ -86,17 +87,17 @@ def _display(value: Any) -> str:
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 
 
-def _column_stats(meta: pq.FileMetaData, index: int) -> tuple[int | None, Any, Any]:
+def _column_stats(groups: list[pq.RowGroupMetaData], index: int) -> tuple[int | None, Any, Any]:
     """Null count, min and max of leaf column ``index`` over all row groups (None when not recorded)."""
     nulls: int | None = 0
     low: Any = None
     high: Any = None
     have_range = True
-    for rg in range(meta.num_row_groups):
-        chunk = meta.row_group(rg).column(index)
-        stats = chunk.statistics
-        if chunk.num_values == 0 and meta.row_group(rg).num_rows == 0:
+    for group in groups:
+        if group.num_rows == 0:
             continue
+        chunk = group.column(index)
+        stats = chunk.statistics
         if stats is None:
             return None, None, None
         nulls = nulls + stats.null_count if nulls is not None and stats.has_null_count else None
@@ -111,16 +112,29 @@ def _column_stats(meta: pq.FileMetaData, index: int) -> tuple[int | None, Any, A
     return nulls, (low if have_range else None), (high if have_range else None)
 
 
+_TYPES: dict[pa.Schema, dict[str, str]] = {}
+
+
+def _type_names(schema: pa.Schema) -> dict[str, str]:
+    """:func:`type_names`, remembered per schema (the versions of a table mostly share one)."""
+    found = _TYPES.get(schema)
+    if found is None:
+        if len(_TYPES) > 4096:
+            _TYPES.clear()
+        found = _TYPES[schema] = type_names(schema)
+    return found
+
+
 def summarize_file(path: str) -> TableSummary:
     """The summary of a local parquet file, from its footer only."""
-    pf = pq.ParquetFile(path)
-    meta = pf.metadata
-    types = type_names(pf.schema_arrow)
+    meta = pq.read_metadata(path)
+    types = _type_names(meta.schema.to_arrow_schema())
     leaves = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
     columns = []
     for name, kind in types.items():
         index = leaves.get(name)
-        nulls, low, high = _column_stats(meta, index) if index is not None else (None, None, None)
+        nulls, low, high = _column_stats(groups, index) if index is not None else (None, None, None)
         columns.append(
             ColumnSummary(
                 name,

@@ -28,16 +28,24 @@ def content_type(path: str) -> str:
 
 
 class StoreTarget:
-    """The site inside the project's store namespace, under ``.site/`` (readers with store access see it)."""
+    """The site inside the project's store namespace, under ``.site/`` (readers with store access see it).
+
+    On a local store the files are written as in a :class:`DirTarget` on the ``.site`` folder (the same
+    files, with fewer file-system calls than the object-store interface needs).
+    """
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
+        location = store.location
+        self._local = DirTarget(location.fs_path(keys.SITE_PREFIX.rstrip("/"))) if location.is_local else None
 
     def _key(self, path: str) -> str:
         return keys.SITE_PREFIX + path
 
     def read(self, path: str) -> bytes | None:
         """The bytes of a site file, or None when it does not exist."""
+        if self._local is not None:
+            return self._local.read(path)
         try:
             return self.store.get_bytes(self._key(path))
         except NotFoundError:
@@ -45,7 +53,15 @@ class StoreTarget:
 
     def write(self, path: str, data: bytes) -> None:
         """Write (or replace) one site file."""
-        self.store.put_bytes(self._key(path), data, content_type=content_type(path))
+        if self._local is not None:
+            self._local.write(path, data)
+        else:
+            self.store.put_bytes(self._key(path), data, content_type=content_type(path))
+
+    @property
+    def local_root(self) -> str | None:
+        """The site's folder when the store is a local directory (else None)."""
+        return str(self._local.root) if self._local is not None else None
 
     def url(self, path: str = "index.html") -> str:
         """Where to open a page: a ``file://`` URL for a local store, else the object's store URL."""
@@ -67,6 +83,7 @@ class DirTarget:
             raise InvalidArgumentError(
                 f"cannot write the site into {self.root}: it is a file", hint="give a directory for --out"
             )
+        self._dirs: set[str] = set()
 
     def _file(self, path: str) -> Path:
         return self.root.joinpath(*path.split("/"))
@@ -79,10 +96,23 @@ class DirTarget:
             return None
 
     def write(self, path: str, data: bytes) -> None:
-        """Write (or replace) one site file atomically (a temporary file renamed into place)."""
-        dest = self._file(path)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        """Write one site file: a new file directly, a replaced one atomically (temporary file + rename).
+
+        A new page is linked from nowhere until the pages that link to it are written after it, so no
+        reader follows a link into a half-written file; a page that exists is never seen half-replaced.
+        """
+        dest = os.path.join(self.root, *path.split("/"))
+        folder = os.path.dirname(dest)
+        if folder not in self._dirs:
+            os.makedirs(folder, exist_ok=True)
+            self._dirs.add(folder)
+        try:
+            with open(dest, "xb") as fh:
+                fh.write(data)
+            return
+        except FileExistsError:
+            pass
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".tmp", dir=folder)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -90,6 +120,11 @@ class DirTarget:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    @property
+    def local_root(self) -> str | None:
+        """The site's folder."""
+        return str(self.root)
 
     def url(self, path: str = "index.html") -> str:
         """The ``file://`` URL of a page."""

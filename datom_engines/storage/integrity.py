@@ -44,6 +44,11 @@ def sha256_stream(fh: IO[bytes], progress: ProgressCallback | None = None, sink:
 def sha256_file(path: str, progress: ProgressCallback | None = None) -> str:
     """SHA-256 hex of a local file."""
     with open(path, "rb", buffering=0) as fh:
+        if os.fstat(fh.fileno()).st_size < CHUNK:  # small: one read, no chunk buffer to allocate
+            data = fh.read()
+            if progress:
+                progress(len(data))
+            return hashlib.sha256(data).hexdigest()
         return sha256_stream(fh, progress)
 
 
