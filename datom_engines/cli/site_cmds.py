@@ -78,7 +78,7 @@ def lineage_cmd(table: TableRef, version: str | None, fmt: str) -> None:
 
     proj, name = table_project(table)
     graph = lineage(TableRef(proj.name, name), version=version, project=proj)
-    if state().json or fmt == "json":
+    if state().json:
         emit(graph.to_dict(), "")
         return
     click.echo(render_lineage(graph, fmt))
