@@ -259,7 +259,7 @@ def test_used_by_changes_the_parent_pages(project: dt.Project) -> None:
         "t/dm/lineage.html",
     }
     used_by = site_file(project, "t/dm/index.html").split("<h2>Used by</h2>", 1)[1].split("</ul>", 1)[0]
-    assert hrefs(used_by) == ["../solo/index.html", f"../solo/v/{project.history('solo')[0].id}.html"]
+    assert {"../solo/index.html", f"../solo/v/{project.history('solo')[0].id}.html"} <= set(hrefs(used_by))
 
 
 def test_auto_setting_and_site_flag(project: dt.Project) -> None:
