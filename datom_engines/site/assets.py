@@ -26,7 +26,7 @@ main { max-width: 1280px; margin: 0 auto; padding: 1rem 1.25rem 3rem; }
 h1 { font-size: 1.55rem; margin: .4rem 0 .2rem; word-break: break-word; }
 h2 { font-size: 1.15rem; margin: 1.6rem 0 .5rem; padding-bottom: .25rem; border-bottom: 1px solid var(--line); }
 p.lead { color: var(--muted); margin: 0 0 .8rem; }
-.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: .5rem .9rem;
+.facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(205px, 1fr)); gap: .5rem .9rem;
   margin: .6rem 0 1rem; }
 .facts div { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: .4rem .6rem;
   min-width: 0; }
@@ -49,7 +49,8 @@ tr.current td:first-child { box-shadow: inset 3px 0 0 var(--accent); }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
   font-size: .88em; }
 code.sha { display: inline-block; box-sizing: content-box; width: 8ch; overflow: hidden; white-space: nowrap;
-  vertical-align: bottom; cursor: copy; color: #24292f; background: var(--soft); border-radius: 4px; padding: 0 3px; }
+  vertical-align: bottom; cursor: copy; color: #24292f; background: var(--soft); border-radius: 4px;
+  padding: 0 0 0 3px; border-right: 3px solid var(--soft); }
 code.sha.copied, button.copy.copied { background: #d6f5dd; }
 table.ids { border-collapse: collapse; margin: .4rem 0 1rem; font-size: .92rem; }
 table.ids th { text-align: left; font-weight: 500; color: var(--muted); padding: .2rem 1rem .2rem 0;

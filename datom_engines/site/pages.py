@@ -87,6 +87,8 @@ def _parent_link(path: str, project: str, p: ParentRef) -> str:
 
 
 def _parents_list(path: str, project: str, rec: VersionRecord) -> str:
+    if rec.parents is None and rec.table_type == "imported":
+        return '<p class="muted">Imported from a source file: no parent tables.</p>'
     if rec.parents is None:
         return '<p class="muted">No parents recorded.</p>'
     if not rec.parents:
