@@ -25,7 +25,9 @@ _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
 def e(value: object) -> str:
     """HTML-escaped text (quotes too, so it is safe in attributes); what :func:`html.escape` gives."""
     text = value if isinstance(value, str) else "" if value is None else str(value)
-    return text.translate(_ESCAPES)
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return text.translate(_ESCAPES)
+    return text
 
 
 def table_dir(table: str) -> str:

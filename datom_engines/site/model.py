@@ -7,8 +7,8 @@ history order with its manifest entry. No I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.metadata import optional_timestamp, utc_timestamp
@@ -172,6 +172,10 @@ class TableModel:
     name: str
     entry: Mapping[str, Any]
     versions: tuple[VersionRecord, ...]
+    _by_id: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {v.id: i for i, v in enumerate(self.versions)})
 
     @property
     def current_id(self) -> str | None:
@@ -182,18 +186,13 @@ class TableModel:
     @property
     def current(self) -> VersionRecord | None:
         """The current version's record (None for a table with no readable version)."""
-        wanted = self.current_id
-        return next((v for v in self.versions if v.id == wanted), self.versions[0] if self.versions else None)
+        found = self.record(self.current_id or "")
+        return found or (self.versions[0] if self.versions else None)
 
     def record(self, version: str) -> VersionRecord | None:
         """The record of ``version`` (a full id), if the table has it."""
-        return next((v for v in self.versions if v.id == version), None)
-
-    def previous(self, version: str) -> VersionRecord | None:
-        """The version before ``version`` in the history (the next older entry), if any."""
-        ids = [v.id for v in self.versions]
-        i = ids.index(version) if version in ids else -1
-        return self.versions[i + 1] if 0 <= i < len(self.versions) - 1 else None
+        i = self._by_id.get(version)
+        return self.versions[i] if i is not None else None
 
     def first_with_data(self, data_sha: str) -> VersionRecord | None:
         """The oldest version holding the content ``data_sha`` (stable as the history grows)."""
@@ -205,14 +204,3 @@ def change_of(version: VersionRecord, previous: VersionRecord | None) -> str:
     if previous is None:
         return "first"
     return "metadata_only" if previous.data_sha == version.data_sha else "full"
-
-
-def parent_keys(records: Sequence[VersionRecord | None]) -> list[tuple[str, str, str]]:
-    """``(project, table, version)`` of every parent of the given records, in order, without repeats."""
-    out: list[tuple[str, str, str]] = []
-    for rec in records:
-        for p in (rec.parents or ()) if rec else ():
-            key = (p.project, p.table, p.version)
-            if key not in out:
-                out.append(key)
-    return out

@@ -127,7 +127,8 @@ def _type_names(schema: pa.Schema) -> dict[str, str]:
 
 def summarize_file(path: str) -> TableSummary:
     """The summary of a local parquet file, from its footer only."""
-    meta = pq.read_metadata(path)
+    with open(path, "rb") as fh:  # a file object: no file-system lookup by Arrow
+        meta = pq.read_metadata(fh)
     types = _type_names(meta.schema.to_arrow_schema())
     leaves = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
     groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
