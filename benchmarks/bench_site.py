@@ -196,7 +196,8 @@ def main() -> None:
             f"t/{table}/lineage.html",
             f"t/{table}/v/{res.version}.html",
         }
-        print(f"  only the pages that changed: {'yes' if set(touched) == expected else 'NO, expected ' + str(expected)}")
+        verdict = "yes" if set(touched) == expected else f"NO, expected {sorted(expected)}"
+        print(f"  only the pages that changed: {verdict}")
         print(
             f"rebuild with nothing new: {update.pages_written} pages written, {update.unchanged} rendered and "
             f"identical, {update.seconds:.3f} s"

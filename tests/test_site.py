@@ -306,6 +306,20 @@ def test_a_failed_site_update_only_warns(project: dt.Project, monkeypatch: pytes
     assert result.change == "full" and project.resolve("dm").version == result.version
 
 
+def test_an_unreadable_setting_is_silent_unless_asked(project: dt.Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datom_engines.site.target import StoreTarget
+
+    def refused(self: StoreTarget, path: str) -> bytes | None:
+        raise dt.StoreAccessDeniedError(f"access to {path} was refused (read)")
+
+    monkeypatch.setattr(StoreTarget, "read", refused)  # as S3 does for a missing key without s3:ListBucket
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        project.write(dm(3), "dm")  # nobody asked for a site: no warning on every write
+    with pytest.warns(SiteUpdateWarning, match="refused"):
+        project.write(dm(4), "dm", site=True)
+
+
 def test_hook_is_registered_with_the_write_path() -> None:
     assert "site" in hooks._HOOKS
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 
-from ..errors import SiteUpdateWarning
+from ..errors import DatomError, SiteUpdateWarning
 from ..project.hooks import Published
 from .build import build_into
 from .state import auto_enabled
@@ -23,9 +23,15 @@ def after_publish(event: Published) -> None:
     if event.site is False:
         return
     target = StoreTarget(event.store)
-    try:
-        if event.site is None and not auto_enabled(target):
+    if event.site is None:
+        try:
+            if not auto_enabled(target):
+                return
+        except DatomError:
+            # nobody asked: a store that refuses the read (S3 answers 403 for a missing key when the
+            # credentials lack s3:ListBucket) or cannot be reached now says nothing; the next build catches up
             return
+    try:
         build_into(event.store, event.project, target)
     except Exception as exc:  # the data is published; the site only lags until the next build
         warnings.warn(
