@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         NotFoundError,
         ProjectMovedWarning,
         ReadOnlyError,
+        SiteUpdateWarning,
         StoreAccessDeniedError,
         StoreError,
         StoreUnreachableError,
@@ -86,6 +87,7 @@ if TYPE_CHECKING:
     )
     from .project.sync import FileResult, InputFile, SyncError, SyncPlan, SyncResult
     from .project.transaction import Transaction
+    from .site import LineageGraph, SiteResult, build_site, lineage
     from .storage.cache import CacheInfo, cache_info, clear_cache, configure_cache
     from .storage.location import StoreLocation
 
@@ -167,6 +169,11 @@ _EXPORTS: dict[str, str] = {
     "SyncPlan": ".project.sync",
     "SyncResult": ".project.sync",
     "Transaction": ".project.transaction",
+    "LineageGraph": ".site",
+    "SiteResult": ".site",
+    "build_site": ".site",
+    "lineage": ".site",
+    "SiteUpdateWarning": ".errors",
     "CacheInfo": ".storage.cache",
     "cache_info": ".storage.cache",
     "clear_cache": ".storage.cache",
@@ -181,6 +188,7 @@ _EXPORTS: dict[str, str] = {
 # the function ``project`` below once anything imported ``datom_engines.project``: import it now (its
 # ``__init__`` is empty), then define the function.
 from . import project as _project_package  # noqa: E402, F401
+from .project import hooks as _publish_hooks  # noqa: E402
 
 
 def project(name: str, *, storage_options: Mapping[str, Any] | None = None) -> Project:
@@ -206,6 +214,16 @@ def __dir__() -> list[str]:
 
 register_when_polars_loads()
 
+
+def _site_after_publish(event: Any) -> None:
+    """The static site's publish hook; its code loads only when a write publishes."""
+    from .site.auto import after_publish
+
+    after_publish(event)
+
+
+_publish_hooks.add_publish_hook("site", _site_after_publish)
+
 __all__ = [
     "AmbiguousVersionError",
     "BundleInfo",
@@ -223,6 +241,7 @@ __all__ = [
     "IntegrityError",
     "InvalidArgumentError",
     "InvalidNameError",
+    "LineageGraph",
     "MigrationResult",
     "NotFoundError",
     "Project",
@@ -234,6 +253,8 @@ __all__ = [
     "RegisteredProject",
     "ResolvedVersion",
     "SignatureStatus",
+    "SiteResult",
+    "SiteUpdateWarning",
     "SnapshotEntry",
     "StoreAccessDeniedError",
     "StoreError",
@@ -258,6 +279,7 @@ __all__ = [
     "VersionNotFoundError",
     "WriteResult",
     "__version__",
+    "build_site",
     "cache_info",
     "clear_cache",
     "clone",
@@ -272,6 +294,7 @@ __all__ = [
     "init",
     "init_governance",
     "init_project",
+    "lineage",
     "list_projects",
     "metadata_sha",
     "migrate_project",

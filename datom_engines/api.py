@@ -56,14 +56,23 @@ def write(
     parents: Sequence[Mapping[str, Any]] | None = None,
     progress: Progress | None = None,
     compression: Compression = None,
+    site: bool | None = None,
 ) -> WriteResult:
     """Write ``data`` as a new version of ``"project.table"`` (the project must have a git clone).
 
     ``compression``: parquet codecs (``"auto"``, a codec name or ``{column: codec}``; default the
-    project's setting)."""
+    project's setting). ``site``: update the project's static site afterwards (see :meth:`Project.write`).
+    """
     proj, table = _split(ref, None)
     return proj.write(
-        data, table, message=message, custom=custom, parents=parents, progress=progress, compression=compression
+        data,
+        table,
+        message=message,
+        custom=custom,
+        parents=parents,
+        progress=progress,
+        compression=compression,
+        site=site,
     )
 
 

@@ -6,7 +6,9 @@ The shell part runs the real ``datom`` command line (each command is printed as 
 create a project, sync the four clinical CSVs (one commit) and tag that cut, correct one lab value and
 sync again, then look at the history, the tags, the tables, the status and the difference between the
 tagged and the current version of ``lb``. The query part
-reads the versions from the store alone, as a reader would, with Polars and DuckDB. Everything lives
+reads the versions from the store alone, as a reader would, with Polars and DuckDB. The last part
+derives a table from two others (its lineage recorded from the Polars plan), shows that lineage and
+writes the project's static catalog into the store, printing its ``file://`` URL. Everything lives
 under ``--workdir`` (default ``./.demo``), wiped at the start.
 """
 
@@ -112,6 +114,19 @@ def run(workdir: Path) -> None:
     )
     print(con.sql("SELECT version[:8] AS version, created_at, change FROM datom_history('STUDY1.lb')"))
     assert latest == new_lb.version
+
+    print("\n== lineage and the catalog: a derived table, then a static site written into the store")
+    dt.open_project(clone)  # a writer again: the clone
+    alt = (
+        pl.scan_datom("STUDY1.lb")  # type: ignore[attr-defined]
+        .filter(pl.col("LBTESTCD") == "ALT")
+        .join(pl.scan_datom("STUDY1.dm").select("USUBJID", "SEX", "AGE"), on="USUBJID", maintain_order="left")  # type: ignore[attr-defined]
+        .select("USUBJID", "SEX", "AGE", "VISITNUM", "LBORRES")
+    )
+    made = alt.datom.write("STUDY1.alt", message="ALT results with sex and age")  # parents recorded from the plan
+    print(f"STUDY1.alt@{made.short_version}: {made.nrow} rows, built from lb and dm")
+    datom("lineage", "alt", cwd=clone)
+    datom("site", "--auto", cwd=clone)  # later writes keep the site up to date
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -125,6 +125,10 @@ class ProjectMovedWarning(UserWarning):
     """A project's data was migrated: ``ref.json`` lists a previous location that will be retired."""
 
 
+class SiteUpdateWarning(UserWarning):
+    """A write succeeded but the project's static site could not be updated after it (run ``datom site``)."""
+
+
 __all__ = [
     "AmbiguousVersionError",
     "ConflictError",
@@ -137,6 +141,7 @@ __all__ = [
     "NotFoundError",
     "ProjectMovedWarning",
     "ReadOnlyError",
+    "SiteUpdateWarning",
     "StoreAccessDeniedError",
     "StoreError",
     "StoreUnreachableError",

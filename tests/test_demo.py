@@ -22,3 +22,7 @@ def test_demo_runs(tmp_path: Path) -> None:
     assert "$ datom sync" in out and "valid: git and store agree" in out
     assert "STUDY-001-001" in out and "25.1" in out  # the corrected value, found by the Polars diff
     assert "mean_alt" in out  # the DuckDB query over datom(...)
+    assert "$ datom lineage alt" in out and "├── STUDY1.lb@" in out  # the derived table's parents
+    url = next(line.split("Open: ", 1)[1] for line in out.splitlines() if line.startswith("Open: "))
+    index = tmp_path / "demo" / "store" / "datom" / ".site" / "index.html"
+    assert url == index.as_uri() and index.is_file()  # the catalog's file:// URL, printed

@@ -27,6 +27,7 @@ from .._version import __version__
 from ..errors import DatomError
 from .common import ProjectUsageError, State, debug_enabled, report_error
 from .read_cmds import diff, history, read, status, tables, tags, verify
+from .site_cmds import lineage_cmd, site
 from .write_cmds import clone, compression, init, pull, sync, tag, validate, write
 
 OPTIONAL_GROUPS = ("gov",)
@@ -54,6 +55,7 @@ def cli() -> None:
       datom tag dblock-1 -m "database lock" && datom read lb --tag dblock-1
       datom verify && datom validate --deep           # hash the stored data objects
       datom read STUDY1.lb --store /data/store        # a reader: no git needed
+      datom site --auto && datom lineage lbdm          # a browsable catalog in the store; lineage
 
     Every command has --help; --json prints machine-readable output. Exit codes: 0 ok, 1 failure,
     2 usage error.
@@ -73,8 +75,10 @@ for _command in (
     verify,
     diff,
     tags,
+    lineage_cmd,
     status,
     validate,
+    site,
     compression,
 ):
     cli.add_command(_command)

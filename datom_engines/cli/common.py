@@ -419,23 +419,6 @@ def format_table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def human_size(n: float | int | None) -> str:
-    """Bytes in human units (``4.1 KiB``)."""
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
-
-
-def short(sha: str | None) -> str | None:
-    """The 8-character display form of a hash."""
-    return sha[:8] if sha else None
-
-
 def integral(value: float | int | None) -> float | int | None:
     """``value`` as an ``int`` when it is a whole number (``4696.0`` -> ``4696``), else unchanged."""
     if isinstance(value, float) and value.is_integer():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from ..core.display import human_size, short
 from ..core.metadata import utc_timestamp
 from ..core.names import TableRef
 from ..core.snapshots import Tag
@@ -25,10 +26,8 @@ from .common import (
     describe_os_error,
     emit,
     format_table,
-    human_size,
     integral,
     project_options,
-    short,
     state,
     store_url,
     table_project,

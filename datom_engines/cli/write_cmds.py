@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..core import keys
+from ..core.display import short
 from ..core.names import TableRef
 from ..project.lifecycle import clone_project, init_project
 from ..project.sync import SyncError, SyncResult
@@ -21,7 +22,6 @@ from .common import (
     name_arg,
     parse_compression,
     parse_storage_options,
-    short,
     state,
     storage_option_param,
     store_url,

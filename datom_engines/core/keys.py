@@ -16,6 +16,8 @@ COMMIT_LOG_SEGMENTS = ".metadata/commits/"
 TAGS_PREFIX = ".metadata/tags/"
 # not in the reference format (R ignores it): left in a store a project was migrated away from
 MOVED_KEY = ".metadata/datom_engines_moved.json"
+# the static catalog (datom_engines.site): HTML pages and their build state, never read by datom itself
+SITE_PREFIX = ".site/"
 
 # files in the data repo (git working tree)
 PROJECT_YAML_PATH = ".datom/project.yaml"

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..core.names import TableRef
 from ..core.snapshots import looks_like_version
-from ..errors import DatomError, NotFoundError, TagNotFoundError
+from ..errors import DatomError, IntegrityError, NotFoundError, TagNotFoundError
 from .handle import ProjectHandle
+from .reading import verified_object
 from .results import ResolvedVersion
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ColumnChange = Literal["added", "removed", "changed", "retyped", "unchanged"]
 
@@ -100,18 +104,32 @@ def _hashes(meta: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-def _types(project: ProjectHandle, resolved: ResolvedVersion) -> dict[str, str]:
+def type_names(schema: pa.Schema) -> dict[str, str]:
+    """Column name -> Polars dtype text (``Int64``, ``String``, ``Datetime(time_unit='us', ...)``) of a
+    parquet file's Arrow schema: the type names diffs and the static site show."""
     import polars as pl
-    import pyarrow.parquet as pq
 
-    try:
-        with project.store.open_read(resolved.key) as fh:
-            schema = pq.read_schema(fh)
-    except (DatomError, OSError, ValueError):
-        return {}
     frame = pl.from_arrow(schema.empty_table())
     assert isinstance(frame, pl.DataFrame)
     return {name: str(dtype) for name, dtype in frame.schema.items()}
+
+
+def _types(project: ProjectHandle, resolved: ResolvedVersion) -> dict[str, str]:
+    """The column types of a version, read from the footer of its verified object ({} when unreadable)."""
+    import pyarrow.parquet as pq
+
+    try:
+        source = verified_object(project.store, resolved)
+        if source.is_local_file:
+            schema = pq.read_schema(source.url)
+        else:
+            with project.store.open_read(resolved.key) as fh:
+                schema = pq.read_schema(fh)
+    except IntegrityError:
+        raise  # bytes that do not match parquet_sha: no diff is shown from them
+    except (DatomError, OSError, ValueError):
+        return {}
+    return type_names(schema)
 
 
 def _int(value: Any) -> int | None:
@@ -138,11 +156,31 @@ def diff_versions(project: ProjectHandle, table: str, before: str, after: str | 
     """
     res_a = resolve_selector(project, table, before)
     res_b = resolve_selector(project, table, after) if after is not None else project.resolve(table)
-    meta_a = project.metadata(table, res_a.version)
-    meta_b = project.metadata(table, res_b.version)
+    side_a = VersionSide(res_a.version, res_a.data_sha, project.metadata(table, res_a.version), _types(project, res_a))
+    side_b = VersionSide(res_b.version, res_b.data_sha, project.metadata(table, res_b.version), _types(project, res_b))
+    return compare_versions(res_a.ref, side_a, side_b)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSide:
+    """One version as a comparison needs it: its id, content hash, metadata and column types."""
+
+    version: str
+    data_sha: str
+    metadata: Mapping[str, Any]
+    types: Mapping[str, str]
+
+
+def compare_versions(ref: TableRef, before: VersionSide, after: VersionSide) -> VersionDiff:
+    """The :class:`VersionDiff` of two versions of ``ref`` (pure: no I/O).
+
+    Columns are compared by their cv1 digests (``column_hashes``); types (empty when unknown) only
+    tell ``retyped`` from ``unchanged``. :func:`diff_versions` and the static site both use this.
+    """
+    meta_a, meta_b = before.metadata, after.metadata
     names_a, names_b = _colnames(meta_a), _colnames(meta_b)
     hashes_a, hashes_b = _hashes(meta_a), _hashes(meta_b)
-    types_a, types_b = _types(project, res_a), _types(project, res_b)
+    types_a, types_b = before.types, after.types
     columns: list[ColumnDiff] = []
     for name in names_b:
         if name not in names_a:
@@ -160,11 +198,11 @@ def diff_versions(project: ProjectHandle, table: str, before: str, after: str | 
     common_a = [n for n in names_a if n in names_b]
     common_b = [n for n in names_b if n in names_a]
     return VersionDiff(
-        ref=res_a.ref,
-        before=res_a.version,
-        after=res_b.version,
-        data_sha_before=res_a.data_sha,
-        data_sha_after=res_b.data_sha,
+        ref=ref,
+        before=before.version,
+        after=after.version,
+        data_sha_before=before.data_sha,
+        data_sha_after=after.data_sha,
         nrow_before=_int(meta_a.get("nrow")),
         nrow_after=_int(meta_b.get("nrow")),
         columns=tuple(columns),

@@ -96,6 +96,7 @@ class ProjectHandle:
         provenance: Provenance | None = None,
         prepared: PreparedData | None = None,
         compression: Compression = None,
+        site: bool | None = None,
     ) -> WriteResult:
         """Write ``data`` (Polars, pyarrow or pandas frame) as a new version of ``table``.
 
@@ -105,7 +106,9 @@ class ProjectHandle:
         (``"auto"``: per column from a sample; a codec name; or ``{column: codec}``), default the
         project's setting (:meth:`compression_setting`); it changes the stored bytes, never the version.
         ``provenance`` and ``prepared`` are for the sync path (imported tables, data already hashed and
-        serialised).
+        serialised). ``site=True`` updates the project's static site in the store
+        afterwards (only the pages that changed), ``False`` leaves it; the default follows the site's own
+        setting (``build_site(..., auto=True)``).
         """
         repo = self._require_repo("write")
         if compression is None and prepared is None:
@@ -125,15 +128,18 @@ class ProjectHandle:
                 prepared=prepared,
                 expected_location=self.recorded_location,
                 compression=compression,
+                site=site,
             )
 
-    def transaction(self, message: str | None = None, *, progress: Progress | None = None) -> Transaction:
+    def transaction(
+        self, message: str | None = None, *, progress: Progress | None = None, site: bool | None = None
+    ) -> Transaction:
         """Several tables in one commit: ``with proj.transaction(message=...) as tx: tx.write(df, "lb")``.
 
         All data is uploaded first, then one commit is pushed, then the store mirror is published; an
         exception in the block (or any failure before the push) publishes nothing. Readers of the whole
         project (tags, :meth:`snapshot`, ``as_of`` views) see all the tables change at once. See
-        :mod:`datom_engines.project.transaction`.
+        :mod:`datom_engines.project.transaction`. ``site`` is as for :meth:`write`.
         """
         self._require_repo("write")
         return Transaction(
@@ -144,6 +150,7 @@ class ProjectHandle:
             progress=progress,
             expected_location=self.recorded_location,
             lock=self._lock,
+            site=site,
         )
 
     def tag(

@@ -256,26 +256,41 @@ def resolve(
     check_selection(version, as_of, tag)
     if tag is not None:
         version = version_in_tag(read_tag(store, project, tag), project, table)
-    size_bytes = None
     if version is None and as_of is None:
         meta = read_current_metadata(store, project, table)
         vid = metadata_sha(meta)
         data_sha, parquet_sha, created = meta["data_sha"], meta.get("parquet_sha"), meta.get("created_at")
         size = meta.get("size_bytes")
         size_bytes = int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size >= 0 else None
-    else:
-        if version is not None and (not isinstance(version, str) or not version):
-            raise VersionNotFoundError(f"version must be a non-empty string, got {version!r}")
-        entry = select_version(read_history(store, project, table), version=version, as_of=as_of, table=str(ref))
-        vid = str(entry.get("version"))
-        data_sha, parquet_sha, created = (
-            entry.get("data_sha"),
-            entry.get("parquet_sha"),
-            entry.get("timestamp"),
-        )
-        if not data_sha:
-            raise StoreError(f"history entry {vid[:8]} of {ref} has no data_sha; the history may be corrupt")
+        check_hex_sha(data_sha, "data_sha")
+        return _resolved(store, ref, vid, data_sha, parquet_sha, created, size_bytes)
+    if version is not None and (not isinstance(version, str) or not version):
+        raise VersionNotFoundError(f"version must be a non-empty string, got {version!r}")
+    entry = select_version(read_history(store, project, table), version=version, as_of=as_of, table=str(ref))
+    return resolve_entry(store, project, table, entry)
+
+
+def resolve_entry(store: ObjectStore, project: str, table: str, entry: dict[str, Any]) -> ResolvedVersion:
+    """The stored object of the version a ``version_history.json`` entry describes (no store access)."""
+    ref = TableRef(project, validate_name(table))
+    vid = str(entry.get("version"))
+    data_sha = entry.get("data_sha")
+    if not data_sha:
+        raise StoreError(f"history entry {vid[:8]} of {ref} has no data_sha; the history may be corrupt")
     check_hex_sha(data_sha, "data_sha")
+    return _resolved(store, ref, vid, data_sha, entry.get("parquet_sha"), entry.get("timestamp"))
+
+
+def _resolved(
+    store: ObjectStore,
+    ref: TableRef,
+    vid: str,
+    data_sha: str,
+    parquet_sha: Any,
+    created: Any,
+    size_bytes: int | None = None,
+) -> ResolvedVersion:
+    """A resolved version; ``size_bytes`` is known only from a full metadata object (history entries lack it)."""
     try:
         created_at = parse_timestamp(created) if isinstance(created, str) else None
     except ValueError:
@@ -286,7 +301,7 @@ def resolve(
         data_sha=data_sha,
         parquet_sha=parquet_sha or None,
         created_at=created_at,
-        key=keys.parquet_key(table, data_sha),
+        key=keys.parquet_key(ref.table, data_sha),
         location=store.location,
         accepted_parquet_shas=frozenset([parquet_sha] if parquet_sha else []),
         size_bytes=size_bytes,

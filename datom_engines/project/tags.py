@@ -33,6 +33,7 @@ from ..gitrepo.settings import global_config
 from ..gitrepo.signing import verify_tag_object
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
+from .hooks import Published, run_publish_hooks
 from .reading import parse_tag, read_tag_record, tag_names
 from .snapshot_mirror import mirror_tags, record_of, utc_timestamp_of, versions_at
 from .writing import align_with_remote, check_not_moved, repair_if_stale
@@ -113,6 +114,7 @@ def create_tag(
         repo.fetch()  # the winner's tag, to say who made it
         raise _exists_error(repo, project, name, repo.remote_tags().get(name))
     mirror_tags(repo, store, {name: sha})
+    run_publish_hooks(Published(store, project, head, ()))
     return tag_from_record(record_of(repo.tag_info(name, sha)), f"tag {name!r}")
 
 

@@ -62,6 +62,7 @@ class Transaction:
         progress: Progress | None = None,
         expected_location: StoreLocation | None = None,
         lock: threading.RLock | None = None,
+        site: bool | None = None,
     ) -> None:
         if message is not None and not isinstance(message, str):
             raise InvalidArgumentError(f"message must be a string, got {type(message).__name__}")
@@ -73,6 +74,7 @@ class Transaction:
         self._progress = progress
         self._expected = expected_location
         self._lock = lock or threading.RLock()
+        self._site = site
         self._writes: list[TableWrite] = []
         self._workdirs: list[str] = []
         # a transaction dropped without commit() or abort() still removes its prepared files
@@ -153,6 +155,7 @@ class Transaction:
                         message=self.message,
                         progress=self._progress,
                         expected_location=self._expected,
+                        site=self._site,
                     )
                 self.result = TransactionResult(commit, tuple(results))
             self._state = "committed"

@@ -49,6 +49,7 @@ from ..storage.objectstore import ObjectStore
 from ..storage.staging import make_tempdir, remove_tempdir
 from ..storage.verify import object_sha, vouch_for_file
 from .config import read_config, recorded_location
+from .hooks import Published, run_publish_hooks
 from .publish import inspect_table, publish, stale_tables
 from .results import WriteResult
 from .snapshot_mirror import log_is_current
@@ -391,6 +392,7 @@ def commit_tables(
     message: str | None = None,
     progress: Progress | None = None,
     expected_location: StoreLocation | None = None,
+    site: bool | None = None,
 ) -> tuple[str | None, list[WriteResult]]:
     """New versions of one or more tables as one commit and one push, then the store mirror.
 
@@ -399,7 +401,8 @@ def commit_tables(
     new head. Nothing is published before the push, so a failure up to there leaves readers where they
     were. Then the tables, the manifest and the commit log are mirrored (tables whose mirror lagged
     included). All versions of one commit share one ``created_at``. Returns ``(commit, results)``;
-    ``commit`` is None when nothing needed committing (a stale mirror is still repaired).
+    ``commit`` is None when nothing needed committing (a stale mirror is still repaired). After a
+    publish (or when ``site`` is true) the hooks of :mod:`.hooks` run: the static site's update.
     """
     names = [w.table for w in writes]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -460,6 +463,8 @@ def commit_tables(
         stale, _ = stale_tables(repo, store, head)
         publish(repo, store, head, [*(s.write.table for s in staged if s.files), *stale])
         commit = head
+    if commit is not None or site:
+        run_publish_hooks(Published(store, project, commit, tuple(s.write.table for s in staged if s.files), site))
     return commit, [s.result(project, commit) for s in staged]
 
 
@@ -478,6 +483,7 @@ def write_table(
     prepared: PreparedData | None = None,
     expected_location: StoreLocation | None = None,
     compression: Compression = None,
+    site: bool | None = None,
 ) -> WriteResult:
     """Write ``data`` as a new version of ``table`` (see the module docstring for the order of steps).
 
@@ -495,7 +501,13 @@ def write_table(
             workdir = make_tempdir(store.staging_dir())
             prepared = prepare(data, workdir, progress=progress, compression=compression)
         _, results = commit_tables(
-            repo, store, project, [TableWrite(spec, prepared)], progress=progress, expected_location=expected_location
+            repo,
+            store,
+            project,
+            [TableWrite(spec, prepared)],
+            progress=progress,
+            expected_location=expected_location,
+            site=site,
         )
         return results[0]
     finally:

@@ -31,16 +31,16 @@ def sha256_stream(
             n = readinto(view)
             if not n:
                 break
-            chunk = view[:n]
+            piece = view[:n]
         else:
             data = fh.read(chunk)
             if not data:
                 break
-            chunk = memoryview(data)
+            piece = memoryview(data)
             n = len(data)
-        h.update(chunk)
+        h.update(piece)
         if sink is not None:
-            sink.write(chunk)
+            sink.write(piece)
         if progress:
             progress(n)
     return h.hexdigest()
@@ -49,6 +49,11 @@ def sha256_stream(
 def sha256_file(path: str, progress: ProgressCallback | None = None) -> str:
     """SHA-256 hex of a local file."""
     with open(path, "rb", buffering=0) as fh:
+        if os.fstat(fh.fileno()).st_size < LOCAL_CHUNK:  # small: one read, no chunk buffer to allocate
+            data = fh.read()
+            if progress:
+                progress(len(data))
+            return hashlib.sha256(data).hexdigest()
         return sha256_stream(fh, progress, chunk=LOCAL_CHUNK)
 
 
