@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,7 +32,6 @@ import duckdb
 import fsspec
 
 from . import api
-from .core import keys
 from .core.codecs import Compression
 from .core.cv1 import check_hashable
 from .core.metadata import utc_timestamp
@@ -43,7 +40,6 @@ from .errors import InvalidArgumentError, NotFoundError, StoreError, Unsupported
 from .progress import Progress
 from .project import reading
 from .project.prepare import ROW_GROUP_SIZE
-from .project.project import Project
 from .project.results import ResolvedVersion, VerifiedObject, WriteResult
 from .storage.location import StoreLocation
 from .storage.objectstore import ObjectStore
@@ -213,64 +209,11 @@ def resolve_files(
     """
     parsed = TableRef.parse(_require(ref, "the table reference of datom()", "datom('STUDY1.lb')"))
     proj = api.project(parsed.project)
-    resolved = _resolutions.resolve(proj, parsed.table, version, as_of, tag)
-    source = reading.verified_object(proj.store, resolved, verify=check_mode(verify))
+    source = proj.verified_object(parsed.table, version=version, as_of=as_of, tag=tag, verify=check_mode(verify))
     seen: list[ResolvedVersion] | None = getattr(_recorder, "seen", None)
     if seen is not None:
-        seen.append(resolved)
+        seen.append(source.resolved)
     return [_engine_url(owner, source)]
-
-
-class _LocalResolutions:
-    """Resolutions of tables in local stores, reused while the metadata files they read are unchanged.
-
-    A query pays one resolution per ``datom()`` reference; on a local store two ``stat`` calls (of the
-    table's metadata.json and version_history.json mirrors, which every write replaces) prove a
-    cached resolution still holds, which keeps ``datom()`` as fast as ``read_parquet`` on small,
-    selective queries. Object stores are always resolved afresh.
-    """
-
-    def __init__(self, size: int = 256) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple[Any, ...], tuple[tuple[str, ...], Any, ResolvedVersion]] = OrderedDict()
-
-    @staticmethod
-    def _stamp(paths: tuple[str, ...]) -> tuple[tuple[int, int, int], ...] | None:
-        try:
-            return tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in map(os.stat, paths))
-        except OSError:
-            return None
-
-    def resolve(
-        self, proj: Project, table: str, version: str | None, as_of: str | None, tag: str | None = None
-    ) -> ResolvedVersion:
-        """Resolve like :meth:`Project.resolve` (metadata only; the object is checked afterwards).
-
-        A tag's record never changes, so the table's own mirror files still decide whether a cached
-        resolution holds (a re-pin rewrites the history).
-        """
-        location = proj.location
-        if not location.is_local:
-            return proj.resolve(table, version=version, as_of=as_of, tag=tag)
-        key = (location, proj.name, table, version, as_of, tag)
-        with _lock:
-            entry = self._entries.get(key)
-        if entry is not None and entry[1] is not None and self._stamp(entry[0]) == entry[1]:
-            return entry[2]
-        sources = (keys.metadata_key(table), keys.history_key(table))
-        paths = entry[0] if entry else tuple(location.fs_path(k) for k in sources)
-        stamp = self._stamp(paths)  # taken before reading: a change during the read shows up next time
-        resolved = proj.resolve(table, version=version, as_of=as_of, tag=tag)
-        if stamp is not None:
-            with _lock:
-                self._entries[key] = (paths, stamp, resolved)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self._size:
-                    self._entries.popitem(last=False)
-        return resolved
-
-
-_resolutions = _LocalResolutions()
 
 
 def _engine_url(owner: _Owner, source: VerifiedObject) -> str:

@@ -38,7 +38,6 @@ from . import api, engine_reads
 from .core.codecs import Compression
 from .core.names import TableRef
 from .progress import Progress
-from .project import reading
 from .project.project import Project
 from .project.results import ResolvedVersion, VerifiedObject, WriteResult
 from .storage.location import StoreLocation, polars_options
@@ -106,14 +105,22 @@ def scan_options(location: StoreLocation, storage_options: Mapping[str, Any] | N
     return merged or None
 
 
-def _scan_source(project: Project, resolved: ResolvedVersion, verify: str) -> VerifiedObject:
+def _scan_source(
+    project: Project,
+    table: str,
+    version: str | None,
+    as_of: datetime | str | None,
+    tag: str | None,
+    verify: str,
+) -> VerifiedObject:
     """The verified bytes to scan: the store object in place, or a local copy Polars can read.
 
     Polars cannot read fsspec-only stores (``memory://``, ...): their object is copied once per process
     into a temporary directory (hashed on the way) and that file is scanned.
     """
-    if resolved.location.protocol in POLARS_NATIVE_PROTOCOLS:
-        return reading.verified_object(project.store, resolved, verify=verify)
+    if project.location.protocol in POLARS_NATIVE_PROTOCOLS:
+        return project.verified_object(table, version=version, as_of=as_of, tag=tag, verify=verify)
+    resolved = project.resolve(table, version=version, as_of=as_of, tag=tag)
     return engine_reads.local_copy(project.store, resolved, verify)
 
 
@@ -142,12 +149,11 @@ def scan_datom(
     Corrupted bytes raise :class:`~datom_engines.IntegrityError` here, so no frame over them exists.
     """
     project, table = _project_and_table(ref, storage_options)
-    resolved = project.resolve(table, version=version, as_of=as_of, tag=tag)
-    source = _scan_source(project, resolved, verify)
-    _remember(source.urls, project, resolved)
+    source = _scan_source(project, table, version, as_of, tag, verify)
+    _remember(source.urls, project, source.resolved)
     return pl.scan_parquet(
         list(source.urls) if len(source.urls) > 1 else source.url,
-        storage_options=scan_options(resolved.location, storage_options) if not source.is_local_file else None,
+        storage_options=scan_options(project.location, storage_options) if not source.is_local_file else None,
         glob=False,
         hive_partitioning=False,
     )

@@ -229,6 +229,129 @@ def test_local_verdict_is_reused_and_invalidated(
     assert hashes == [key]
 
 
+@pytest.fixture
+def resolutions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tables resolved from the store mirror (a warm local scan resolves nothing)."""
+    from datom_engines.project import reading
+
+    calls: list[str] = []
+    real = reading.resolve
+
+    def counting(store: Any, project: str, table: str, **kwargs: Any) -> Any:
+        calls.append(table)
+        return real(store, project, table, **kwargs)
+
+    monkeypatch.setattr(reading, "resolve", counting)
+    return calls
+
+
+def age_mirror(proj: dt.Project, table: str, seconds: float = 30.0) -> None:
+    """Age a table's metadata mirror files (their identities settle; the writer settled its object's)."""
+    from datom_engines.core import keys
+
+    for key in (keys.metadata_key(table), keys.history_key(table)):
+        age(proj.location.fs_path(key), seconds)
+
+
+def test_warm_local_scans_reuse_the_resolution_until_a_file_changes(
+    tmp_path: Path, local_store: StoreSpec, con: Any, hashes: list[str], resolutions: list[str]
+) -> None:
+    from datom_engines.core import keys
+
+    proj = new_project(tmp_path, local_store)
+    v1 = proj.write(lb(), "lb")
+    age_mirror(proj, "lb")
+    resolutions.clear()
+    for _ in range(3):
+        assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+        assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (400,)
+    assert resolutions == ["lb"]  # resolved once, then three stat calls per scan
+    assert hashes == []
+
+    # a new version replaces metadata.json: the next scan sees it at once
+    v2 = proj.write(lb(1000), "lb")
+    assert pl.scan_datom("P.lb").collect().height == 1000  # type: ignore[attr-defined]
+    assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (1000,)
+    # (freshly written files are unsettled: not cached, resolved on every call)
+    assert resolutions.count("lb") == 3
+
+    # metadata.json rewritten in place with its old size and mtime (only the ctime tells): seen too
+    age_mirror(proj, "lb")
+    assert pl.scan_datom("P.lb").collect().height == 1000  # type: ignore[attr-defined]
+    meta_path = proj.location.fs_path(keys.metadata_key("lb"))
+    snapshot = Path(proj.location.fs_path(keys.snapshot_key("lb", v1.version))).read_bytes()
+    current = Path(meta_path).read_bytes()
+    assert len(snapshot) <= len(current)
+    snapshot = snapshot[:-1] + b" " * (len(current) - len(snapshot)) + b"\n"  # the same size
+    st = os.stat(meta_path)
+    with open(meta_path, "r+b") as fh:
+        fh.write(snapshot)
+    os.utime(meta_path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    resolutions.clear()
+    assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+    assert resolutions == ["lb"]
+
+    # a version pinned by id, and a tag, are cached on the history (and the tag record)
+    age_mirror(proj, "lb")
+    resolutions.clear()
+    for _ in range(2):
+        assert pl.scan_datom("P.lb", version=v2.version[:10]).collect().height == 1000  # type: ignore[attr-defined]
+    assert resolutions == ["lb"]
+    proj.tag("cut-1")
+    age(proj.location.fs_path(keys.tag_key("cut-1")))
+    resolutions.clear()
+    for _ in range(2):
+        assert con.execute("SELECT count(*) FROM datom('P.lb', tag := 'cut-1')").fetchone() == (1000,)
+    assert resolutions == ["lb"]
+
+
+def test_warm_local_scans_still_check_the_object_every_time(
+    tmp_path: Path, local_store: StoreSpec, con: Any, hashes: list[str], resolutions: list[str]
+) -> None:
+    proj = new_project(tmp_path, local_store)
+    result = proj.write(lb(), "lb")
+    key = f"lb/{result.data_sha}.parquet"
+    path = proj.location.fs_path(key)
+    age_mirror(proj, "lb")
+    for _ in range(2):
+        assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+    resolutions.clear()
+
+    # corrupted in place (same size, the mtime put back; the ctime changes): verified again and refused
+    good = Path(path).read_bytes()
+    st = os.stat(path)
+    overwrite(proj, key, corrupted(good, "flipped"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(dt.IntegrityError):
+        pl.scan_datom("P.lb")  # type: ignore[attr-defined]
+    with pytest.raises(duckdb.InvalidInputException, match="integrity"):
+        con.execute("FROM datom('P.lb')").fetchall()
+    assert hashes == [key]
+    assert resolutions == ["lb", "lb"]  # nothing cached for a refused object
+
+    # restored: hashed again, then warm again
+    overwrite(proj, key, good)
+    age(path)
+    for _ in range(3):
+        assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (400,)
+    assert hashes == [key, key]
+
+    # the object removed: NotFoundError, not the cached answer
+    os.rename(path, f"{path}.moved")
+    with pytest.raises(dt.NotFoundError, match="parquet object"):
+        pl.scan_datom("P.lb")  # type: ignore[attr-defined]
+    os.rename(f"{path}.moved", path)
+
+    # forgetting the verdicts (as dt.clear_cache() does) drops the cached answers: checked again
+    dt.clear_cache()
+    hashes.clear()
+    assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+    assert hashes == [key]
+    # verify="always" hashes on every call, warm or not
+    pl.scan_datom("P.lb", verify="always")  # type: ignore[attr-defined]
+    assert hashes == [key, key]
+
+
 def test_memory_store_verdict_through_duckdb(
     tmp_path: Path, make_store: Callable[[str], StoreSpec], con: Any, hashes: list[str]
 ) -> None:

@@ -18,7 +18,7 @@ from ..gitrepo import GitRepo
 from ..progress import Progress
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
-from . import reading
+from . import reading, warm_reads
 from . import tags as tag_ops
 from .config import configured_compression, read_config
 from .results import (
@@ -205,6 +205,23 @@ class ProjectHandle:
         """Resolve a table version (latest, id, unique prefix, ``as_of`` a time, or the one ``tag``
         pins) to its parquet object."""
         return reading.resolve(self.store, self.name, table, version=version, as_of=as_of, tag=tag)
+
+    def verified_object(
+        self,
+        table: str,
+        *,
+        version: str | None = None,
+        as_of: datetime | str | None = None,
+        tag: str | None = None,
+        verify: str = "once",
+    ) -> VerifiedObject:
+        """Resolve a table version and check its stored bytes: what an engine may read (scans use this).
+
+        :func:`reading.verified_object` after :meth:`resolve`; on a local store a repeated call costs a
+        few ``stat`` calls while the metadata files and the object are unchanged (see
+        :mod:`datom_engines.project.warm_reads`).
+        """
+        return warm_reads.verified(self.store, self.name, table, version=version, as_of=as_of, tag=tag, verify=verify)
 
     def snapshot(self, *, tag: str | None = None, as_of: datetime | str | None = None) -> ProjectSnapshot:
         """The version of every table at one moment: a tag, the project ``as_of`` a time, or now.

@@ -46,10 +46,15 @@ class ObjectStat:
     modified: datetime | None = None
 
 
+def local_identity(st: os.stat_result) -> str:
+    """The identity of a local file from its ``os.stat`` result."""
+    return f"file:{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
 def local_stat(path: str) -> ObjectStat:
     """The stat of a local file (raises FileNotFoundError when absent)."""
     st = os.stat(path)
-    identity = f"file:{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    identity = local_identity(st)
     settled = time.time_ns() - st.st_mtime_ns > SETTLE_SECONDS * 1e9
     modified = datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
     return ObjectStat(st.st_size, identity, None, identity, settled, modified)

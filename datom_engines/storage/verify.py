@@ -43,6 +43,7 @@ MEMO_SIZE = 65_536
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 _memo: OrderedDict[tuple[str, str], str] = OrderedDict()
+_generation = 0  # bumped whenever this process forgets its verdicts (see verdict_generation)
 _copies: dict[str, set[str]] = {}
 _lock = threading.Lock()
 
@@ -135,8 +136,16 @@ class VerdictStore:
 
 def forget_process_verdicts() -> None:
     """Forget the verdicts held in this process (the persisted ones stay)."""
+    global _generation
     with _lock:
         _memo.clear()
+        _generation += 1
+
+
+def verdict_generation() -> int:
+    """A number that changes whenever this process forgets its verdicts: whoever keeps results that rest on
+    a verdict (:mod:`datom_engines.project.warm_reads`) drops them when it changed."""
+    return _generation
 
 
 def object_url(store: ObjectStore, key: str) -> str:
@@ -308,6 +317,7 @@ __all__ = [
     "object_url",
     "register_copy",
     "registered_copies",
+    "verdict_generation",
     "verified_file",
     "vouch_for_file",
 ]
