@@ -361,7 +361,7 @@ def _race_inside_push(
         return original(*args, **kwargs)
 
     def copy_objects(src, dest, roots):  # type: ignore[no-untyped-def]
-        if src is store:
+        if src is store or getattr(src, "store", None) is store:  # the loser's objects (or its object cache)
             fire()
         return original_copy(src, dest, roots)
 

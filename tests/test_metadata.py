@@ -12,6 +12,8 @@ import math
 import random
 import time
 from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
+from typing import Any
 
 import pytest
 import yaml
@@ -368,6 +370,51 @@ def test_quote_string_is_fast_on_long_strings():
     assert time.perf_counter() - start < 5.0
     assert escaped[:17] == '"ab\\"c\\nd<\\/eab\\"'
     assert len(escaped) == len(dirty) + 3 * 1_000_000 + 2
+
+
+def test_quote_string_agrees_with_the_escape_table_on_random_strings():
+    """The C-encoder fast path of quote_string gives the escape table's text, character for character."""
+    from datom_engines.core.jsonfmt import _quote_string_re
+
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(0x80)] + ["<", "/", "</", "é", "\u2028", "\ud7ff", "😀", "\x7f"]
+    for _ in range(20_000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randrange(12)))
+        assert quote_string(value) == _quote_string_re(value), repr(value)
+
+
+def _random_json(rng: random.Random, depth: int = 0) -> Any:
+    if depth > 4 or rng.random() < 0.4:
+        return rng.choice(
+            [
+                "".join(rng.choice('ab"</\\\n\x01é') for _ in range(rng.randrange(6))),
+                rng.randrange(-3_000_000_000, 3_000_000_000),
+                rng.uniform(-1e6, 1e6) * rng.choice([1, 1e-7, 1e12]),
+                rng.choice([True, False]),
+                float(rng.randrange(10)),
+            ]
+        )
+    kind = rng.randrange(3)
+    if kind == 0:
+        keys = [f"k{i}" + rng.choice(["", "<", "/", '"']) for i in range(rng.randrange(4))]
+        return {key: _random_json(rng, depth + 1) for key in keys}
+    items = [_random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return items if kind == 1 else tuple(items)
+
+
+def test_pretty_fast_path_writes_what_the_general_path_writes():
+    from datom_engines.core.jsonfmt import _pretty
+
+    rng = random.Random(11)
+    for _ in range(5_000):
+        value = _random_json(rng)
+        assert pretty(value) == _pretty(value, 0, "$")
+    # what the fast path leaves to the general one: other mappings, and the errors naming the place
+    assert pretty(MappingProxyType({"a": (1, "x")})) == '{\n  "a": [1, "x"]\n}'
+    with pytest.raises(ValueError, match=r"at \$\.a\[1\]"):
+        pretty({"a": [1, None]})
+    with pytest.raises(TypeError, match="keys must be strings"):
+        pretty({"a": {1: 2}})
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from json.encoder import encode_basestring as _encode_basestring
 from typing import Any
 
 __all__ = [
@@ -137,6 +138,12 @@ def quote_string(value: str) -> str:
     and ``/`` is escaped only when it follows ``<`` (``</`` -> ``<\\/``). U+007F, U+2028 and all other
     characters are written as themselves.
     """
+    quoted = _encode_basestring(value)  # the same escapes, in C; only ``</`` is left to do
+    return quoted.replace("</", "<\\/") if "</" in quoted else quoted
+
+
+def _quote_string_re(value: str) -> str:
+    """:func:`quote_string` spelled out with the escape table (the definition the fast one is tested against)."""
     if _NEEDS_ESCAPE.search(value) is None:
         return '"' + value + '"'
     return '"' + _NEEDS_ESCAPE.sub(_escape_match, value) + '"'
@@ -232,6 +239,56 @@ def _pretty(value: Any, depth: int, where: str) -> str:
     raise _type_error(value, where)
 
 
+class _Unusual(Exception):
+    """A value :func:`_pretty_into` leaves to :func:`_pretty` (other mappings, ``None``, other types)."""
+
+
+_SCALAR_TYPES = (str, int, float, bool)
+
+
+def _pretty_into(value: Any, depth: int, out: list[str]) -> None:
+    """:func:`_pretty` for plain ``dict``/``list``/``tuple``/scalar trees, appending to ``out``: the same
+    text, without building the location of every member (only an error message needs it)."""
+    kind = type(value)
+    if kind is str:
+        out.append(quote_string(value))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        pad = "\n" + "  " * (depth + 1)
+        sep = "{" + pad
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unusual
+            out.append(sep)
+            out.append(quote_string(key))
+            out.append(": ")
+            _pretty_into(item, depth + 1, out)
+            sep = "," + pad
+        out.append("\n" + "  " * depth + "}")
+    elif kind is list or kind is tuple:
+        if not value:
+            out.append("[]")
+            return
+        if kind is tuple and all(type(item) in _SCALAR_TYPES for item in value):
+            out.append("[" + ", ".join(_scalar(item, "") for item in value) + "]")  # type: ignore[misc]
+            return
+        pad = "\n" + "  " * (depth + 1)
+        sep = "[" + pad
+        for item in value:
+            out.append(sep)
+            _pretty_into(item, depth + 1, out)
+            sep = "," + pad
+        out.append("\n" + "  " * depth + "]")
+    elif kind is bool:
+        out.append("true" if value else "false")
+    elif kind is int or kind is float:
+        out.append(format_number(value))
+    else:
+        raise _Unusual
+
+
 def pretty(value: Any) -> str:
     """JSON laid out as ``jsonlite::toJSON(value, auto_unbox = TRUE, pretty = TRUE)`` (section 1.1.9).
 
@@ -241,7 +298,12 @@ def pretty(value: Any) -> str:
     Scalars follow the :func:`canonical` rules. No trailing newline: callers add one for git and
     local files, none for S3 objects.
     """
-    return _pretty(value, 0, "$")
+    out: list[str] = []
+    try:
+        _pretty_into(value, 0, out)
+    except _Unusual:  # other mappings, or a value that cannot be written: the general path (and its errors)
+        return _pretty(value, 0, "$")
+    return "".join(out)
 
 
 def _reject_constant(name: str) -> Any:

@@ -83,8 +83,7 @@ def build_tree(
 def store_objects(objects: Objects, new_objects: list[ShaFile]) -> None:
     """Add the objects that are not in the store yet."""
     for obj in new_objects:
-        if obj.id not in objects.store:
-            objects.store.add_object(obj)
+        objects.cache.add(obj)
 
 
 def make_commit(

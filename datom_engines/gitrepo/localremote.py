@@ -12,6 +12,7 @@ always written before the ref that makes them reachable.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from dulwich.file import FileLocked
 from dulwich.object_store import BaseObjectStore
@@ -23,7 +24,13 @@ from .values import GITLINK_MODE
 SHARED = (b"refs/heads/", b"refs/tags/")
 
 
-def missing_objects(src: BaseObjectStore, dest: BaseObjectStore, roots: Iterable[bytes]) -> list[ShaFile]:
+class ObjectSource(Protocol):
+    """Where objects are read from: a dulwich object store, or an :class:`~.objects.ObjectCache` over one."""
+
+    def __getitem__(self, sha: bytes) -> ShaFile: ...
+
+
+def missing_objects(src: ObjectSource, dest: BaseObjectStore, roots: Iterable[bytes]) -> list[ShaFile]:
     """The objects reachable from ``roots`` in ``src`` that ``dest`` lacks.
 
     The walk stops at every object ``dest`` already has (its history and unchanged subtrees are complete
@@ -55,7 +62,7 @@ def missing_objects(src: BaseObjectStore, dest: BaseObjectStore, roots: Iterable
     return order
 
 
-def copy_objects(src: BaseObjectStore, dest: BaseObjectStore, roots: Iterable[bytes]) -> int:
+def copy_objects(src: ObjectSource, dest: BaseObjectStore, roots: Iterable[bytes]) -> int:
     """Write into ``dest`` (as loose objects) what it lacks of ``roots``; returns the number written."""
     objects = missing_objects(src, dest, roots)
     for obj in objects:
@@ -94,13 +101,14 @@ class LocalRemote:
         """Copy the objects of ``wants`` the local repository lacks."""
         copy_objects(self.repo.object_store, dest.object_store, wants)
 
-    def swap_ref(self, src: Repo, ref: bytes, new: bytes, expected: bytes | None) -> bool:
-        """Copy ``new``'s missing objects, then set ``ref`` to ``new`` if it is still ``expected`` (None:
-        absent). True when the ref now is ``new``; False when another writer moved it (or holds its lock)."""
+    def swap_ref(self, src: ObjectSource, ref: bytes, new: bytes, expected: bytes | None) -> bool:
+        """Copy ``new``'s missing objects (read from ``src``), then set ``ref`` to ``new`` if it is still
+        ``expected`` (None: absent). True when the ref now is ``new``; False when another writer moved it
+        (or holds its lock)."""
         refs = self.repo.refs
         if refs.read_ref(ref) == new:
             return True
-        copy_objects(src.object_store, self.repo.object_store, [new])
+        copy_objects(src, self.repo.object_store, [new])
         try:
             if expected is None:
                 return bool(refs.add_if_new(ref, new)) or refs.read_ref(ref) == new

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import stat
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from dulwich.diff_tree import tree_changes
+from dulwich.object_store import BaseObjectStore
 from dulwich.objects import Blob, Commit, ShaFile, Tag, Tree
 from dulwich.repo import Repo
 
@@ -54,16 +57,67 @@ def parse_tag_object(name: str, raw: bytes) -> TagInfo:
     return tag_from_object(name, obj)
 
 
+class ObjectCache:
+    """Parsed git objects by id, the most recently used kept in memory, over a dulwich object store.
+
+    A git object never changes (its id is the hash of its bytes), so a parsed commit, tree or blob can be
+    served from memory for as long as the process likes; a write reads the same few trees and files
+    several times (staging, the commit, the push, the working tree, the mirror), each a loose object
+    file to open, inflate and parse otherwise. Large blobs are not kept. Objects must not be modified
+    (nothing here does: new trees and commits are built as new objects). ``cache[sha]`` reads,
+    :meth:`add` writes through to the store.
+    """
+
+    def __init__(self, store: BaseObjectStore, max_entries: int = 4096, max_blob: int = 2**20) -> None:
+        self.store = store
+        self._max_entries = max_entries
+        self._max_blob = max_blob
+        self._objects: OrderedDict[bytes, ShaFile] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getitem__(self, sha: bytes) -> ShaFile:
+        with self._lock:
+            obj = self._objects.get(sha)
+            if obj is not None:
+                self._objects.move_to_end(sha)
+                return obj
+        obj = self.store[sha]
+        self._keep(obj)
+        return obj
+
+    def __contains__(self, sha: bytes) -> bool:
+        with self._lock:
+            if sha in self._objects:
+                return True
+        return sha in self.store
+
+    def add(self, obj: ShaFile) -> None:
+        """Add ``obj`` to the store unless it is there already, and keep it."""
+        if obj.id not in self:
+            self.store.add_object(obj)
+        self._keep(obj)
+
+    def _keep(self, obj: ShaFile) -> None:
+        if isinstance(obj, Blob) and len(obj.data) > self._max_blob:
+            return
+        with self._lock:
+            self._objects[obj.id] = obj
+            self._objects.move_to_end(obj.id)
+            while len(self._objects) > self._max_entries:
+                self._objects.popitem(last=False)
+
+
 class Objects:
-    """Read-only access to the commits, trees and blobs of one repository."""
+    """Read-only access to the commits, trees and blobs of one repository (through an :class:`ObjectCache`)."""
 
     def __init__(self, repo: Repo) -> None:
         self._repo = repo
         self.store = repo.object_store
+        self.cache = ObjectCache(self.store)
 
     def _get(self, sha: str | bytes, what: str) -> ShaFile:
         try:
-            return self.store[hex_sha(sha)]
+            return self.cache[hex_sha(sha)]
         except (KeyError, ValueError) as exc:
             raise NotFoundError(f"{what} not found in {self._repo.path}") from exc
 
@@ -88,7 +142,7 @@ class Objects:
     def has_object(self, sha: str | bytes) -> bool:
         """True when the object ``sha`` is in this repository."""
         try:
-            return hex_sha(sha) in self.store
+            return hex_sha(sha) in self.cache
         except ValueError:
             return False
 
@@ -98,7 +152,7 @@ class Objects:
         if not isinstance(obj, Tag):
             raise InvalidArgumentError(f"tag {name!r} is a lightweight tag, not an annotated one")
         target = obj.object[1]
-        while isinstance(peeled := self.store[target], Tag):  # a tag of a tag: follow it to the commit
+        while isinstance(peeled := self.cache[target], Tag):  # a tag of a tag: follow it to the commit
             target = peeled.object[1]
         return tag_from_object(name, obj, target)
 
@@ -108,13 +162,13 @@ class Objects:
 
     def tree(self, tree_id: bytes) -> Tree:
         """The tree object ``tree_id``."""
-        tree = self.store[tree_id]
+        tree = self.cache[tree_id]
         assert isinstance(tree, Tree)
         return tree
 
     def blob(self, sha: bytes) -> Blob:
         """The blob object ``sha``."""
-        blob = self.store[sha]
+        blob = self.cache[sha]
         assert isinstance(blob, Blob)
         return blob
 
@@ -150,7 +204,7 @@ class Objects:
     def diff(self, tree_a: bytes | None, tree_b: bytes | None) -> TreeDiff:
         """Per-file changes between two trees."""
         out: TreeDiff = {}
-        for change in tree_changes(self.store, tree_a, tree_b):
+        for change in tree_changes(self.cache, tree_a, tree_b):  # type: ignore[arg-type]
             old, new = change.old, change.new
             if old is not None and old.path is not None:
                 prev = out.get(old.path, (None, None))
@@ -185,7 +239,7 @@ class Objects:
             if cur in seen:
                 continue
             seen.add(cur)
-            obj = self.store[cur]
+            obj = self.cache[cur]
             assert isinstance(obj, Commit)
             stack.extend(obj.parents)
         return seen
@@ -196,7 +250,7 @@ class Objects:
         if target == start:
             return True
         self.commit(start)
-        if target not in self.store:  # every ancestor of a local commit is local (no shallow clones here)
+        if target not in self.cache:  # every ancestor of a local commit is local (no shallow clones here)
             return False
         seen: set[bytes] = set()
         queue = [start]
@@ -206,7 +260,7 @@ class Objects:
                 if cur in seen:
                     continue
                 seen.add(cur)
-                obj = self.store[cur]
+                obj = self.cache[cur]
                 assert isinstance(obj, Commit)
                 if target in obj.parents:
                     return True

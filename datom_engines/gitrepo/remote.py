@@ -8,14 +8,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dulwich.client import GitClient, HTTPUnauthorized, LocalGitClient, get_transport_and_path
+from dulwich.config import ConfigFile
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
 from dulwich.file import FileLocked
 from dulwich.objects import ZERO_SHA
 from dulwich.repo import Repo
 
 from ..errors import DatomError, GitError
-from .localremote import LocalRemote
-from .settings import config_get
+from .localremote import LocalRemote, ObjectSource
+from .settings import RepoConfig, config_get
 from .urls import is_url, redact, split_credentials
 from .values import REMOTE_NAME, GitCredentials
 
@@ -25,9 +26,8 @@ TAGS = b"refs/tags/"
 _FETCHED = (HEADS, TAGS)
 
 
-def configured_remote(repo: Repo) -> tuple[str, str] | None:
-    """``(name, url)`` of the first remote in the repository's config, or None."""
-    cfg = repo.get_config()
+def configured_remote(cfg: ConfigFile) -> tuple[str, str] | None:
+    """``(name, url)`` of the first remote in a repository's config, or None."""
     for section in cfg.sections():
         if len(section) == 2 and section[0] == b"remote":
             url = config_get(cfg, section, b"url")
@@ -48,8 +48,17 @@ def _auth_status(exc: BaseException) -> int | None:
 class Remote:
     """Transport to the configured remote, with credentials held in memory only."""
 
-    def __init__(self, repo: Repo, credentials: GitCredentials | None) -> None:
+    def __init__(
+        self,
+        repo: Repo,
+        credentials: GitCredentials | None,
+        source: ObjectSource | None = None,
+        config: RepoConfig | None = None,
+    ) -> None:
         self._repo = repo
+        self._config = config or RepoConfig(repo)
+        #: where pushed objects are read from (the repository's object store, or a cache over it)
+        self._source: ObjectSource = source if source is not None else repo.object_store
         self.credentials = credentials
         self._client: GitClient | None = None
         self._client_path = ""
@@ -61,7 +70,7 @@ class Remote:
     @property
     def url(self) -> str | None:
         """The configured remote URL (credentials never included), or None."""
-        remote = configured_remote(self._repo)
+        remote = configured_remote(self._config.local())
         return None if remote is None else remote[1]
 
     def close(self) -> None:
@@ -88,7 +97,7 @@ class Remote:
             kwargs: dict[str, Any] = {}
             if creds is not None and is_url(location) and location.split(":", 1)[0] in ("http", "https"):
                 kwargs = {"username": creds.username, "password": creds.password}
-            client, remote_path = get_transport_and_path(location, config=self._repo.get_config_stack(), **kwargs)
+            client, remote_path = get_transport_and_path(location, config=self._config.stack(), **kwargs)
             self._client, self._client_path, self._client_key = client, remote_path, key
         return self._client, self._client_path, url
 
@@ -220,7 +229,7 @@ class Remote:
         with self.errors("push to", url):
             local = self.local()
             if local is not None:
-                return local.swap_ref(self._repo, branch_ref, new, expected)
+                return local.swap_ref(self._source, branch_ref, new, expected)
             try:
                 result = client.send_pack(remote_path, update_refs, generate_pack_data)
             except FileLocked:

@@ -20,7 +20,7 @@ from ..errors import ConflictError, DatomError, GitError, InvalidArgumentError, 
 from . import building, signing
 from .objects import Objects
 from .remote import Remote
-from .settings import config_get, default_branch, global_identity, identity_for
+from .settings import RepoConfig, config_get, default_branch, global_identity, identity_for
 from .urls import is_url, local_remote_branch, normalize_remote, redact, split_credentials
 from .values import (
     DEFAULT_IDENTITY_EMAIL,
@@ -83,9 +83,10 @@ class GitRepo:
     def __init__(self, repo: Repo, *, credentials: GitCredentials | None = None) -> None:
         """Wrap an open dulwich :class:`Repo` (use :meth:`init`, :meth:`clone` or :meth:`open` instead)."""
         self._repo = repo
+        self._config = RepoConfig(repo)
         self.objects = Objects(repo)
-        self.remote = Remote(repo, credentials)
-        self.worktree = Worktree(repo, self.objects)
+        self.remote = Remote(repo, credentials, self.objects.cache, self._config)
+        self.worktree = Worktree(repo, self.objects, self._config)
         _OPEN_REPOS.add(self)
 
     # ---- construction ------------------------------------------------------------------------------
@@ -297,18 +298,18 @@ class GitRepo:
             return None
 
     def config(self) -> StackedConfig:
-        """The repository's git configuration stack (local, then the user's and the system's)."""
-        return self._repo.get_config_stack()
+        """The repository's git configuration stack (local, then the user's and the system's), for reading."""
+        return self._config.stack()
 
     def identity(self) -> GitIdentity | None:
         """The author identity as git finds it: ``GIT_AUTHOR_NAME`` / ``GIT_AUTHOR_EMAIL``, else
         ``author.*``, else ``user.*`` from the repository config stack (local, then global)."""
-        return identity_for(self._repo.get_config_stack(), "author")
+        return identity_for(self._config.stack(), "author")
 
     def committer_identity(self) -> GitIdentity | None:
         """The committer identity: ``GIT_COMMITTER_NAME`` / ``GIT_COMMITTER_EMAIL``, else ``committer.*``,
         else ``user.*`` (as git does)."""
-        return identity_for(self._repo.get_config_stack(), "committer")
+        return identity_for(self._config.stack(), "committer")
 
     # ---- reading objects (see objects.py) ---------------------------------------------------------
 
@@ -409,9 +410,9 @@ class GitRepo:
 
     def _set_upstream_if_missing(self, branch: str | None = None) -> None:
         branch = branch or self.branch()
-        cfg = self._repo.get_config()
         section = (b"branch", branch.encode())
-        if config_get(cfg, section, b"remote") is None:
+        if config_get(self._config.local(), section, b"remote") is None:
+            cfg = self._repo.get_config()
             cfg.set(section, b"remote", REMOTE_NAME.encode())
             cfg.set(section, b"merge", f"refs/heads/{branch}".encode())
             cfg.write_to_path()
@@ -440,7 +441,7 @@ class GitRepo:
 
     def signing_wanted(self) -> bool:
         """``tag.gpgSign`` of the repository's config stack."""
-        return signing.signing_wanted(self._repo.get_config_stack())
+        return signing.signing_wanted(self._config.stack())
 
     def create_tag(self, name: str, commit: str, message: str, *, sign: bool | None = None) -> str:
         """Store an annotated tag object ``name`` -> ``commit`` by the repository identity; return its id.
@@ -448,7 +449,7 @@ class GitRepo:
         ``sign=None`` signs when ``tag.gpgSign`` is set; signing uses ``user.signingKey`` and
         ``gpg.format`` as git does. No ref is set: :meth:`push_tag` publishes it.
         """
-        config = self._repo.get_config_stack()
+        config = self._config.stack()
         wanted = signing.signing_wanted(config) if sign is None else sign
         signer = (lambda payload: signing.sign(payload, config)) if wanted else None
         return building.make_tag(self.objects, name, commit, message, self._ident(None), signer)
@@ -468,7 +469,7 @@ class GitRepo:
 
     def verify_tag(self, raw: bytes) -> SignatureStatus:
         """The signature status of a raw tag object, checked with this repository's git config."""
-        return signing.verify_tag_object(raw, self._repo.get_config_stack())
+        return signing.verify_tag_object(raw, self._config.stack())
 
     # ---- working tree (see worktree.py) -----------------------------------------------------------
 

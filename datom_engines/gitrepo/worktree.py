@@ -13,15 +13,17 @@ from dulwich.repo import Repo
 
 from ..errors import ConflictError
 from .objects import Objects, TreeDiff
+from .settings import RepoConfig
 from .values import EXEC_MODE, FILE_MODE, GITLINK_MODE, LINK_MODE, Entry, hex_sha
 
 
 class Worktree:
     """Files of a clone's working tree and its index, kept in step with the branch."""
 
-    def __init__(self, repo: Repo, objects: Objects) -> None:
+    def __init__(self, repo: Repo, objects: Objects, config: RepoConfig | None = None) -> None:
         self._repo = repo
         self._objects = objects
+        self._config = config or RepoConfig(repo)
         self._root = os.fsencode(repo.path)
 
     def _entry(self, rel: bytes) -> Entry | str | None:
@@ -111,7 +113,7 @@ class Worktree:
         new = hex_sha(commit)
         diff = self._objects.diff(self._objects.tree_id(old), self._objects.commit(new).tree)
         changes = {p: (a, b) for p, (a, b) in diff.items() if a != b}
-        index = self._repo.open_index()
+        index = self._repo.open_index(self._config.stack())
         conflicts = self._conflicts(changes, index)
         if conflicts:
             raise ConflictError(

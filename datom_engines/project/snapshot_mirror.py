@@ -127,7 +127,7 @@ def log_for(repo: GitRepo, head: str, current: dict[str, Any] | None) -> LogUpda
     """
     part = parse_log_part(current, keys.COMMIT_LOG_KEY) if current is not None else None
     newest = part.newest if part else None
-    if newest is not None and newest != head and (not repo.has_commit(newest) or repo.is_ancestor(head, newest)):
+    if newest is not None and newest != head and (not repo.has_commit(newest) or _newer(repo, newest, head)):
         return None
     new, found = entries_since(repo, head, newest)
     if found and part is not None and current is not None:
@@ -135,6 +135,16 @@ def log_for(repo: GitRepo, head: str, current: dict[str, Any] | None) -> LogUpda
             return None
         return split_log([*new, *current["entries"]], part.base, part.older, keys.log_segment_key)
     return split_log(new, {}, None, keys.log_segment_key)
+
+
+def _newer(repo: GitRepo, newest: str, head: str) -> bool:
+    """True when ``newest`` (a different commit) descends from ``head``.
+
+    Asked first the other way round: a log being extended is the usual case (``newest`` is a near parent
+    of ``head``, found in a step or two), and then ``head`` cannot descend from it, so the walk back
+    from ``newest`` through the whole history is only made when ``head`` is not ahead of it.
+    """
+    return not repo.is_ancestor(newest, head) and repo.is_ancestor(head, newest)
 
 
 def publish_log(repo: GitRepo, store: ObjectStore, head: str, current: dict[str, Any] | None) -> dict[str, Any] | None:
