@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dulwich.objects import hex_to_filename
 from gitserver import GitHTTPServer, make_bare_repo
 
 from datom_engines.errors import ConflictError, GitError, InvalidArgumentError, NotFoundError
@@ -730,3 +732,62 @@ def test_detached_head_is_an_error(seeded: tuple[GitRepo, str]) -> None:
     with pytest.raises(GitError, match="detached"):
         repo.pull()
     assert repo.status().branch is None
+
+
+# --------------------------------------------------------------------------------------------------------
+# pushes to a local remote copy only what changed; the config is re-read when it changes
+# --------------------------------------------------------------------------------------------------------
+
+
+def test_local_push_copies_every_missing_object_and_links_loose_ones(
+    seeded: tuple[GitRepo, str], remote: Path, tmp_path: Path
+) -> None:
+    """Each push copies what the remote lacks (the tree compared with the remote's parent, path by path):
+    after changes of every shape the remote is complete (``git fsck``), and a real git clone of it reads
+    every file; loose objects are hard-linked, not rewritten."""
+    repo, head = seeded
+    steps: list[dict[str, bytes | None]] = [
+        {"t/a/metadata.json": b"1", "t/a/version_history.json": b"[1]", "u/x": b"x"},
+        {"t/a/metadata.json": b"2", "t/b/metadata.json": b"1"},  # a changed file beside a new subtree
+        {"u/x": None, "u": b"now a file"},  # a directory replaced by a file
+        {"u": None, "u/y/z": b"a directory again"},
+        {"t/a/metadata.json": b"1"},  # back to a blob the remote already has
+        {"v/a/metadata.json": b"1", "v/a/version_history.json": b"[1]"},  # a subtree equal to an old one
+    ]
+    for i, files in enumerate(steps):
+        new = repo.commit_files(head, files, f"step {i}")
+        assert repo.push(new, expected_remote=head) is True
+        head = new
+        assert git(remote, "fsck", "--full", "--strict").strip() == ""
+    clone = tmp_path / "by-git"
+    subprocess.run(["git", "clone", "-q", str(remote), str(clone)], check=True)
+    assert (clone / "u" / "y" / "z").read_bytes() == b"a directory again"
+    assert (clone / "v" / "a" / "version_history.json").read_bytes() == b"[1]"
+    assert (clone / "t" / "a" / "metadata.json").read_bytes() == b"1"
+    commit_file = Path(hex_to_filename(str(remote / "objects"), head))
+    # the clone's loose object, linked into the remote (the git clone above links it too)
+    assert Path(hex_to_filename(str(repo.path / ".git" / "objects"), head)).samefile(commit_file)
+
+
+def test_config_is_read_again_when_it_changes(
+    seeded: tuple[GitRepo, str], tmp_path: Path, isolated_git_config: Path
+) -> None:
+    repo, head = seeded
+    config = repo.path / ".git" / "config"
+    old = time.time() - 30
+    for path in (config, isolated_git_config):
+        os.utime(path, (old, old))  # settled: the parsed config is kept
+    assert repo.identity() == GitIdentity("Global User", "global@example.com")
+    assert repo.config() is repo.config()
+    git(repo.path, "config", "user.name", "Renamed User")  # git rewrites the file
+    assert repo.identity() == GitIdentity("Renamed User", "global@example.com")
+    # an included file is not watched: a config with includes is parsed on every read
+    included = tmp_path / "included.gitconfig"
+    included.write_text("[user]\n\temail = included@example.com\n")
+    git(repo.path, "config", "include.path", str(included))
+    os.utime(config, (old, old))
+    assert repo.identity() == GitIdentity("Renamed User", "included@example.com")
+    included.write_text("[user]\n\temail = changed@example.com\n")
+    assert repo.identity() == GitIdentity("Renamed User", "changed@example.com")
+    c = repo.commit_files(head, {"f": b"1"}, "by the included identity")
+    assert "changed@example.com" in git(repo.path, "log", "-1", "--format=%ae", c)

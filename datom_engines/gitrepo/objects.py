@@ -92,8 +92,10 @@ class ObjectCache:
         return sha in self.store
 
     def add(self, obj: ShaFile) -> None:
-        """Add ``obj`` to the store unless it is there already, and keep it."""
-        if obj.id not in self:
+        """Add ``obj`` to the store (dulwich freshens an object it has as a loose file), and keep it."""
+        with self._lock:
+            known = obj.id in self._objects
+        if not known:
             self.store.add_object(obj)
         self._keep(obj)
 

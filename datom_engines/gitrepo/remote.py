@@ -179,7 +179,8 @@ class Remote:
         refs = self._repo.refs
         branches = {n[len(HEADS) :]: sha for n, sha in seen.items() if n.startswith(HEADS)}
         for name, sha in branches.items():
-            refs.set_if_equals(TRACKING_PREFIX + name, None, sha)
+            if refs.read_ref(TRACKING_PREFIX + name) != sha:  # (an unchanged ref is not rewritten)
+                refs.set_if_equals(TRACKING_PREFIX + name, None, sha)
         for name in list(refs.keys(base=TRACKING_PREFIX)):
             if name not in branches and name != b"HEAD":
                 refs.remove_if_equals(TRACKING_PREFIX + name, None)

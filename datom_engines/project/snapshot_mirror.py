@@ -14,12 +14,14 @@ concurrent publishers converge: the newest head's log contains every older head'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ..core import jsonfmt, keys
 from ..core.metadata import metadata_sha, utc_timestamp
 from ..core.snapshots import (
+    LogPart,
     SnapshotEntry,
     log_entry,
     parse_log_part,
@@ -39,14 +41,26 @@ def _json(data: bytes | None) -> Any:
     return None if data is None else jsonfmt.parse(data)
 
 
-def read_log_json(store: ObjectStore) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class StoredLog:
+    """The head part of the commit log as stored: its JSON and, when it was read, its parse."""
+
+    head: dict[str, Any]
+    part: LogPart | None = None
+
+    def parsed(self) -> LogPart:
+        """The parsed head part."""
+        return self.part if self.part is not None else parse_log_part(self.head, keys.COMMIT_LOG_KEY)
+
+
+def read_log_json(store: ObjectStore) -> StoredLog | None:
     """The head of the commit log as stored (None when it is missing, unreadable or malformed)."""
     try:
         head = store.read_json_or_none(keys.COMMIT_LOG_KEY)
-        parse_log_part(head, keys.COMMIT_LOG_KEY)
+        part = parse_log_part(head, keys.COMMIT_LOG_KEY)
     except DatomError:
         return None
-    return head  # type: ignore[no-any-return]
+    return StoredLog(head, part)
 
 
 def _table_of(path: str) -> str | None:
@@ -118,14 +132,14 @@ LogUpdate = tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]
 """A new head of the commit log and the new immutable older parts it refers to."""
 
 
-def log_for(repo: GitRepo, head: str, current: dict[str, Any] | None) -> LogUpdate | None:
+def log_for(repo: GitRepo, head: str, current: StoredLog | None) -> LogUpdate | None:
     """The log at ``head`` given the stored head part ``current``; None when it needs no change.
 
     A stored log whose newest commit is not known here (pushed after our fetch) or descends from
     ``head`` is newer than ``head``: it is left alone. A stored log that does not lead back to ``head``
     (or none) is rebuilt from git.
     """
-    part = parse_log_part(current, keys.COMMIT_LOG_KEY) if current is not None else None
+    part = current.parsed() if current is not None else None
     newest = part.newest if part else None
     if newest is not None and newest != head and (not repo.has_commit(newest) or _newer(repo, newest, head)):
         return None
@@ -133,7 +147,7 @@ def log_for(repo: GitRepo, head: str, current: dict[str, Any] | None) -> LogUpda
     if found and part is not None and current is not None:
         if not new:
             return None
-        return split_log([*new, *current["entries"]], part.base, part.older, keys.log_segment_key)
+        return split_log([*new, *current.head["entries"]], part.base, part.older, keys.log_segment_key)
     return split_log(new, {}, None, keys.log_segment_key)
 
 
@@ -147,7 +161,7 @@ def _newer(repo: GitRepo, newest: str, head: str) -> bool:
     return not repo.is_ancestor(newest, head) and repo.is_ancestor(head, newest)
 
 
-def publish_log(repo: GitRepo, store: ObjectStore, head: str, current: dict[str, Any] | None) -> dict[str, Any] | None:
+def publish_log(repo: GitRepo, store: ObjectStore, head: str, current: StoredLog | None) -> StoredLog | None:
     """Bring the commit log up to ``head`` given its stored head part ``current`` (None: there is none, or
     it is unreadable); returns the head part now stored. New older parts are written before the head."""
     update = log_for(repo, head, current)
@@ -157,7 +171,7 @@ def publish_log(repo: GitRepo, store: ObjectStore, head: str, current: dict[str,
     for key, part in parts:
         store.write_json(key, part)
     store.write_json(keys.COMMIT_LOG_KEY, new_head)
-    return new_head
+    return StoredLog(new_head)
 
 
 def log_is_current(repo: GitRepo, store: ObjectStore, head: str) -> bool:
