@@ -246,6 +246,16 @@ def run(workdir: Path, endpoint: str, size_gb: float) -> None:
             f"({len(proxy.gets('.parquet'))} GETs); later scans reuse the verdict",
             flush=True,
         )
+        proxy.reset()
+        t0 = time.perf_counter()
+        again = dt.verify("BENCH.big", mode="once")
+        warm_s = time.perf_counter() - t0
+        asked = sorted(r.method for r in proxy.requests if r.path.endswith(".parquet"))
+        print(
+            f"warm check: {again.how} in {warm_s * 1e3:.1f} ms, requests for the object: {', '.join(asked) or 'none'}, "
+            f"{proxy.bytes_sent('.parquet') / 1e6:.1f} MB of parquet fetched",
+            flush=True,
+        )
 
         times: dict[str, list[float]] = {m: [] for m in methods}
         fetched: dict[str, tuple[int, int, int]] = {}

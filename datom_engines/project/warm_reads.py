@@ -41,8 +41,43 @@ from .results import ResolvedVersion, VerifiedObject
 MEMO_SIZE = 1024
 
 Identity = tuple[int, int, int, int, int]
-_Entry = tuple[tuple[str, ...], tuple[Identity, ...], str, Identity, int, VerifiedObject]
 
+
+class _Entry:
+    """A cached answer and the identities it holds for (see the module docstring)."""
+
+    __slots__ = ("found", "generation", "object_identity", "object_path", "paths", "stamps")
+
+    def __init__(
+        self,
+        paths: tuple[str, ...],
+        stamps: tuple[Identity, ...],
+        object_path: str,
+        object_identity: Identity,
+        generation: int,
+        found: VerifiedObject,
+    ) -> None:
+        self.paths = paths
+        self.stamps = stamps
+        self.object_path = object_path
+        self.object_identity = object_identity
+        self.generation = generation
+        self.found = found
+
+    def current(self) -> bool:
+        """True while every file still has the identity it had (one ``stat`` each) and no verdict was forgotten."""
+        if self.generation != verdict_generation():
+            return False
+        try:
+            for path, stamp in zip(self.paths, self.stamps, strict=True):
+                if _identity(path) != stamp:
+                    return False
+            return _identity(self.object_path) == self.object_identity
+        except OSError:
+            return False
+
+
+# keyed by the ObjectStore itself (held by the key, so an id is never reused) and the selection
 _entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
 _lock = threading.Lock()
 
@@ -76,28 +111,20 @@ def verified(
     version: str | None = None,
     as_of: datetime | str | None = None,
     tag: str | None = None,
-    verify: str = "once",
+    verify: str | None = "once",
 ) -> VerifiedObject:
     """:func:`~.reading.resolve` then :func:`~.reading.verified_object` (what an engine may read), served
     from memory on a local store while the files involved are unchanged (see the module docstring)."""
-    mode = check_mode(verify)
+    mode = "once" if verify == "once" else check_mode(verify)
+    key = (store, project, table, version, as_of, tag)
+    if mode == "once":
+        entry = _entries.get(key)
+        if entry is not None and entry.current():
+            return entry.found
     location = store.location
     if mode != "once" or not location.is_local:
         resolved = reading.resolve(store, project, table, version=version, as_of=as_of, tag=tag)
         return reading.verified_object(store, resolved, verify=mode)
-    key = (location, project, table, version, as_of, tag)
-    entry = _entries.get(key)
-    if entry is not None:
-        paths, stamps, object_path, object_identity, generation, found = entry
-        try:
-            if (
-                generation == verdict_generation()
-                and _identities(paths) == stamps
-                and _identity(object_path) == object_identity
-            ):
-                return found
-        except OSError:
-            pass
     paths = tuple(location.fs_path(k) for k in _sources(table, version, as_of, tag))
     settled_before = time.time_ns() - int(SETTLE_SECONDS * 1e9)
     stamps = _identities(paths)  # taken before reading: a change during the read shows next time
@@ -129,7 +156,7 @@ def _remember(
         return  # not recorded (unsettled, or changed since it was checked): the next call checks again
     identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     with _lock:
-        _entries[key] = (paths, stamps, found.url, identity, generation, found)
+        _entries[key] = _Entry(paths, stamps, found.url, identity, generation, found)
         _entries.move_to_end(key)
         while len(_entries) > MEMO_SIZE:
             _entries.popitem(last=False)
