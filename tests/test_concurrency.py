@@ -48,3 +48,41 @@ def test_two_writers_race_over_http_on_s3(tmp_path: Path, make_store: Callable[[
     make_bare_repo(root / "race.git")
     with GitHTTPServer(root) as server:
         _race(tmp_path, store, server.url("race.git"))
+
+
+@pytest.mark.parametrize("transport", ["local", "http"])
+def test_a_publisher_overtaken_by_a_newer_head_republishes_it(
+    tmp_path: Path, local_store: StoreSpec, transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writer A pushes, then writer B pushes and publishes a newer head before A publishes: A's publish (which
+    mirrors its older head) must notice the remote moved on and leave the mirror at B's head (a remote on
+    this machine is read directly, without a fetch, when it has not moved)."""
+    from datom_engines.project import publish as publish_module
+    from datom_engines.project import writing
+
+    root = tmp_path / "srv"
+    bare = make_bare_repo(root / "p.git")
+    with GitHTTPServer(root) as server:
+        remote = str(bare) if transport == "local" else server.url("p.git")
+        a = dt.init(tmp_path / "a", "P", store=local_store.url, remote=remote)
+        a.write(frame(0, 0), "t")
+        b = dt.clone(remote, tmp_path / "b")
+        real = publish_module.publish
+        overtaken: list[str] = []
+
+        def publish_after_b(repo, store, commit, tables, **kwargs):  # type: ignore[no-untyped-def]
+            if not overtaken:
+                overtaken.append(commit)
+                b.write(frame(1, 1), "t")  # pushes and publishes a newer head first
+            return real(repo, store, commit, tables, **kwargs)
+
+        monkeypatch.setattr(writing, "publish", publish_after_b)
+        mine = a.write(frame(0, 1), "other")
+        newest = b.repo.head()  # type: ignore[union-attr]
+        assert overtaken == [mine.commit] and newest != mine.commit
+        reader = dt.connect(local_store.url)
+        assert reader.resolve("t").version == b.resolve("t").version  # B's version, not the older one
+        assert reader.resolve("other").version == mine.version
+        log = dt.core.jsonfmt.parse(Path(local_store.url, "datom", ".metadata", "commits.json").read_bytes())
+        assert log["entries"][0]["commit"] == newest
+        assert b.validate().valid  # (b is at the newest head; a has not pulled it)

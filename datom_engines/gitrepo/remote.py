@@ -190,6 +190,16 @@ class Remote:
                 refs.set_if_equals(name, None, sha)
         return seen, symrefs
 
+    def local_ref(self, ref: bytes) -> tuple[bool, bytes | None]:
+        """``(True, object)`` of the remote's ``ref`` read straight from a remote on this machine (None when
+        absent); ``(False, None)`` for other remotes, where finding out costs a round trip (fetch instead)."""
+        with self.errors("read refs of", self.url or ""):
+            local = self.local()
+            if local is None:
+                return False, None
+            sha = local.repo.refs.read_ref(ref)
+        return True, None if sha in (None, ZERO_SHA) or sha.startswith(b"ref: ") else sha
+
     def remote_ref(self, ref: bytes) -> bytes | None:
         """The object the remote's ``ref`` points to now (one ls-remote), or None."""
         client, remote_path, url = self.client()

@@ -388,6 +388,12 @@ class GitRepo:
         refs, _ = self.remote.fetch_refs()
         return str_sha(refs.get(branch_ref))
 
+    def remote_moved_from(self, commit: str) -> bool:
+        """True unless the remote branch is known to still be at ``commit`` without fetching: a remote on
+        this machine is read directly (cheap); for others this is always True (fetch to find out)."""
+        known, sha = self.remote.local_ref(self._branch_ref())
+        return not known or str_sha(sha) != commit
+
     def push(self, commit: str, *, expected_remote: str | None) -> bool:
         """Push ``commit`` to the remote branch ``refs/heads/<current branch>`` as a compare-and-swap.
 

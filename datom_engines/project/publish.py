@@ -107,6 +107,8 @@ def publish(repo: GitRepo, store: ObjectStore, commit: str, tables: list[str], *
     seen = commit
     for _ in range(MAX_CONVERGE_ROUNDS if converge else 0):
         try:
+            if not repo.remote_moved_from(seen):
+                break  # (a remote on this machine, read directly: still at what was just published)
             remote = repo.fetch()
         except DatomError:
             break  # offline now: our own publish is complete, the next writer repairs the rest
