@@ -26,6 +26,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -43,26 +44,16 @@ MEMO_SIZE = 1024
 Identity = tuple[int, int, int, int, int]
 
 
+@dataclass(frozen=True, slots=True)
 class _Entry:
     """A cached answer and the identities it holds for (see the module docstring)."""
 
-    __slots__ = ("found", "generation", "object_identity", "object_path", "paths", "stamps")
-
-    def __init__(
-        self,
-        paths: tuple[str, ...],
-        stamps: tuple[Identity, ...],
-        object_path: str,
-        object_identity: Identity,
-        generation: int,
-        found: VerifiedObject,
-    ) -> None:
-        self.paths = paths
-        self.stamps = stamps
-        self.object_path = object_path
-        self.object_identity = object_identity
-        self.generation = generation
-        self.found = found
+    paths: tuple[str, ...]
+    stamps: tuple[Identity, ...]
+    object_path: str
+    object_identity: Identity
+    generation: int
+    found: VerifiedObject
 
     def current(self) -> bool:
         """True while every file still has the identity it had (one ``stat`` each) and no verdict was forgotten."""
