@@ -42,6 +42,13 @@ def ensure_env() -> None:
     STAMP.write_text(want)
 
 
+def precompile() -> None:
+    """Byte-compile the package (an editable install is not compiled, and with PYTHONDONTWRITEBYTECODE set
+    Python never writes the cache itself, so every ``datom`` command would compile its modules again:
+    about 0.07 s of each command's start). Only changed modules are compiled."""
+    subprocess.run([str(PY), "-m", "compileall", "-q", str(ROOT / "datom_engines")], check=True)
+
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; the browser tests drive it with playwright
 
 
@@ -78,6 +85,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     ensure_env()
+    precompile()
     if argv[0] == "test":
         ensure_chromium()
     if argv[0] == "demo":

@@ -14,9 +14,9 @@ resident memory during the datom write beside the table's in-memory size.
 from __future__ import annotations
 
 import shutil
-import sys
 
 import dask.dataframe as dd
+from benchargs import counts
 from distributed import Client, LocalCluster
 from engine_bench import REF, PeakMemory, make_project, mib, side_by_side
 
@@ -28,7 +28,7 @@ RAW = {"dtype_backend": "pyarrow", "split_row_groups": True}
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    (rows,) = counts(__doc__, ("rows", 10_000_000))
     work, url, table_bytes = make_project(rows)
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
     client = Client(cluster)

@@ -12,13 +12,13 @@ Run: ``.venv/bin/python benchmarks/bench_hash.py [rows]``
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
+from benchargs import counts
 
 from datom_engines.core.cv1 import StreamHasher, data_sha, hash_parquet, hash_table
 
@@ -49,7 +49,7 @@ def best_of(repeats: int, func: object) -> tuple[float, str]:
 
 def main() -> None:
     """Build the table, time ``data_sha`` (best of 3) and print the throughput."""
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    (rows,) = counts(__doc__, ("rows", 10_000_000))
     df = build(rows)
     size = df.estimated_size()
     seconds, sha = best_of(3, lambda: data_sha(df))

@@ -24,7 +24,6 @@ from __future__ import annotations
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -34,6 +33,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+from benchargs import counts
 from coldscan import cold_first_scan, hashing_rate
 
 import datom_engines as dt
@@ -84,8 +84,7 @@ def timed(run: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000_000
-    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 15
+    rows, repeats = counts(__doc__, ("rows", 20_000_000), ("repeats", 15))
     work = Path(tempfile.mkdtemp(prefix="datom-bench-duckdb-"))
     try:
         subprocess.run(["git", "init", "-q", "--bare", str(work / "remote.git")], check=True)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
+from benchargs import counts
 from coldscan import cold_first_scan, hashing_rate
 
 import datom_engines as dt
@@ -86,7 +86,7 @@ def compare(name: str, query: Callable[[pl.LazyFrame], pl.DataFrame], url: str, 
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000_000
+    (rows,) = counts(__doc__, ("rows", 20_000_000))
     work = Path(tempfile.mkdtemp(prefix="datom-bench-scan-"))
     try:
         subprocess.run(["git", "init", "-q", "--bare", str(work / "remote.git")], check=True)

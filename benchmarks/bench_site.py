@@ -20,13 +20,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from benchargs import counts
 
 import datom_engines as dt
 from datom_engines.core import jsonfmt, keys
@@ -154,8 +154,7 @@ def build_fixture(root: Path, tables: int, versions: int) -> dt.Project:
 
 
 def main() -> None:
-    tables = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    versions = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    tables, versions = counts(__doc__, ("tables", 200), ("versions", 50))
     root = Path(tempfile.mkdtemp(prefix="datom-bench-site-"))
     try:
         started = time.perf_counter()

@@ -18,10 +18,10 @@ which side runs first, and medians are compared:
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from pathlib import Path
 
+from benchargs import counts
 from engine_bench import REF, PeakMemory, make_project, mib, side_by_side, timed
 from pyspark.sql import functions as F
 
@@ -30,7 +30,7 @@ import datom_engines.spark as dts
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    (rows,) = counts(__doc__, ("rows", 10_000_000))
     work, url, table_bytes = make_project(rows)
     try:
         spark = dts.local_session("local[2]", conf={"spark.driver.memory": "3g"}, app_name="datom-bench")

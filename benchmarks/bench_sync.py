@@ -17,7 +17,6 @@ from __future__ import annotations
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from benchargs import counts
 
 import datom_engines as dt
 from datom_engines.project import importers
@@ -57,7 +57,7 @@ def timed(func: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 2_000_000
+    (rows,) = counts(__doc__, ("rows", 2_000_000))
     work = Path(tempfile.mkdtemp(prefix="datom-bench-sync-"))
     try:
         src = work / "lb.csv"

@@ -41,7 +41,12 @@ import duckdb
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
-from deltalake import DeltaTable, write_deltalake
+from benchargs import counts
+
+try:
+    from deltalake import DeltaTable, write_deltalake
+except ImportError:
+    sys.exit("bench_vs_delta.py needs deltalake: pip install -e '.[bench]' (in the project's .venv)")
 
 import datom_engines as dt
 import datom_engines.duckdb as ddb
@@ -229,8 +234,7 @@ def stored_bytes(delta_path: Path, out: Table) -> None:
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
-    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    rows, repeats = counts(__doc__, ("rows", 10_000_000), ("repeats", 5))
     work = Path(tempfile.mkdtemp(prefix="datom-bench-delta-"))
     try:
         subprocess.run(["git", "init", "-q", "--bare", str(work / "remote.git")], check=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from benchargs import counts
 
 import datom_engines as dt
 from datom_engines.core.cv1 import hash_table
@@ -56,7 +56,7 @@ def timed(func: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000_000
+    (rows,) = counts(__doc__, ("rows", 10_000_000))
     table = build(rows)
     size = table.nbytes
     work = Path(tempfile.mkdtemp(prefix="datom-bench-write-"))
