@@ -272,3 +272,19 @@ def datom(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys of the stored objects hashed by verification, counted (the real hashing still runs)."""
+    calls: list[str] = []
+    from datom_engines.storage import verify
+
+    real = verify.sha256_object
+
+    def counting(store: Any, key: str, progress: Any = None) -> str:
+        calls.append(key)
+        return real(store, key, progress)
+
+    monkeypatch.setattr(verify, "sha256_object", counting)
+    return calls

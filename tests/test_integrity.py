@@ -91,20 +91,6 @@ def age(path: str, seconds: float = 30.0) -> None:
 
 
 @pytest.fixture
-def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The keys of the stored objects hashed by verification, counted (the real hashing still runs)."""
-    calls: list[str] = []
-    real = verify.sha256_object
-
-    def counting(store: Any, key: str, progress: Any = None) -> str:
-        calls.append(key)
-        return real(store, key, progress)
-
-    monkeypatch.setattr(verify, "sha256_object", counting)
-    return calls
-
-
-@pytest.fixture
 def con() -> Iterator[Any]:
     connection = ddb.register(duckdb.connect())
     yield connection
