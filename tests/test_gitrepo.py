@@ -18,7 +18,18 @@ from dulwich.objects import hex_to_filename
 from gitserver import GitHTTPServer, make_bare_repo
 
 from datom_engines.errors import ConflictError, GitError, InvalidArgumentError, NotFoundError
-from datom_engines.gitrepo import GitCredentials, GitIdentity, GitRepo, GitStatus, PullResult, localremote
+from datom_engines.gitrepo import (
+    GitCredentials,
+    GitIdentity,
+    GitRepo,
+    GitStatus,
+    PullResult,
+    clone_repo,
+    init_bare,
+    init_repo,
+    localremote,
+    open_repo,
+)
 
 # --------------------------------------------------------------------------------------------------------
 # helpers and fixtures
@@ -64,7 +75,7 @@ def remote(tmp_path: Path) -> Path:
 @pytest.fixture
 def seeded(tmp_path: Path, remote: Path) -> Iterator[tuple[GitRepo, str]]:
     """A clone ``a`` whose first commit (README + manifest) is pushed to ``remote``."""
-    repo = GitRepo.init(tmp_path / "a", str(remote))
+    repo = init_repo(tmp_path / "a", str(remote))
     first = repo.commit_files(None, {"README.md": b"readme\n", ".datom/manifest.json": b"{}\n"}, "Initialize")
     assert repo.push(first, expected_remote=None) is True
     repo.advance(first)
@@ -93,7 +104,7 @@ def test_init_first_commit_push_and_clone(tmp_path: Path, remote: Path) -> None:
     work = tmp_path / "a"
     work.mkdir()
     (work / "notes.txt").write_text("pre-existing file\n")
-    repo = GitRepo.init(work, str(remote))
+    repo = init_repo(work, str(remote))
     assert repo.branch() == "main"
     assert repo.head() is None and not repo.has_commits()
     assert repo.remote_url == str(remote)
@@ -121,7 +132,7 @@ def test_init_first_commit_push_and_clone(tmp_path: Path, remote: Path) -> None:
     assert (work / "notes.txt").read_text() == "pre-existing file\n"
     assert git(work, "status", "--porcelain").splitlines() == ["?? notes.txt"]
 
-    clone = GitRepo.clone(str(remote), tmp_path / "b")
+    clone = clone_repo(str(remote), tmp_path / "b")
     assert clone.head() == first and clone.branch() == "main"
     assert (tmp_path / "b" / ".datom" / "project.yaml").read_bytes() == b"a: 1\n"
     assert git(tmp_path / "b", "status", "--porcelain") == ""
@@ -134,7 +145,7 @@ def test_init_first_commit_push_and_clone(tmp_path: Path, remote: Path) -> None:
 
 def test_init_branch_and_identity_fallbacks(tmp_path: Path, isolated_git_config: Path) -> None:
     write_global_config(isolated_git_config, "[init]\n\tdefaultBranch = trunk\n")
-    repo = GitRepo.init(tmp_path / "x", None)
+    repo = init_repo(tmp_path / "x", None)
     assert repo.branch() == "trunk"
     assert repo.remote_url is None
     assert repo.identity() == GitIdentity("datom", "datom@noreply")
@@ -144,48 +155,48 @@ def test_init_branch_and_identity_fallbacks(tmp_path: Path, isolated_git_config:
         repo.fetch()
     repo.close()
     with pytest.raises(InvalidArgumentError, match="already a git repository"):
-        GitRepo.init(tmp_path / "x", None)
+        init_repo(tmp_path / "x", None)
 
 
 def test_open_and_clone_errors(tmp_path: Path, remote: Path) -> None:
     (tmp_path / "plain").mkdir()
     with pytest.raises(NotFoundError, match="not a git repository") as info:
-        GitRepo.open(tmp_path / "plain")
+        open_repo(tmp_path / "plain")
     assert info.value.hint
     with pytest.raises(NotFoundError, match="bare"):
-        GitRepo.open(remote)
+        open_repo(remote)
 
     full = tmp_path / "full"
     full.mkdir()
     (full / "x").write_text("x")
     with pytest.raises(InvalidArgumentError, match="not an empty directory"):
-        GitRepo.clone(str(remote), full)
+        clone_repo(str(remote), full)
 
     with pytest.raises(GitError, match=r"nonexistent\.git") as err:
-        GitRepo.clone(str(tmp_path / "nonexistent.git"), tmp_path / "c")
+        clone_repo(str(tmp_path / "nonexistent.git"), tmp_path / "c")
     assert err.value.hint
     assert not (tmp_path / "c").exists(), "a failed clone must leave nothing behind"
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(GitError):
-        GitRepo.clone(str(tmp_path / "nonexistent.git"), empty)
+        clone_repo(str(tmp_path / "nonexistent.git"), empty)
     assert empty.is_dir() and not any(empty.iterdir())
 
     # cloning an empty remote gives an unborn branch; the first push creates the branch
-    c = GitRepo.clone(str(remote), tmp_path / "d")
+    c = clone_repo(str(remote), tmp_path / "d")
     assert c.head() is None and c.branch() == "main" and c.fetch() is None
     c.close()
-    reopened = GitRepo.open(tmp_path / "d")
+    reopened = open_repo(tmp_path / "d")
     assert reopened.remote_url == str(remote)
     reopened.close()
 
 
 def test_init_bare_and_clone_branch_choice(tmp_path: Path) -> None:
-    bare = GitRepo.init_bare(tmp_path / "made.git")
+    bare = init_bare(tmp_path / "made.git")
     assert git(bare, "rev-parse", "--is-bare-repository").strip() == "true"
     assert git(bare, "symbolic-ref", "HEAD").strip() == "refs/heads/master"  # as plain git and libgit2 (R)
     with pytest.raises(InvalidArgumentError):
-        GitRepo.init_bare(bare)
+        init_bare(bare)
 
     # an R-made remote on `master` whose HEAD names it: the clone follows the remote's branch
     r_remote = make_bare_repo(tmp_path / "r.git", branch="master")
@@ -195,7 +206,7 @@ def test_init_bare_and_clone_branch_choice(tmp_path: Path) -> None:
     git(seed, "add", "README.md")
     git(seed, "commit", "-q", "-m", "Initialize datom repository")
     git(seed, "push", "-q", str(r_remote), "master")
-    c = GitRepo.clone(str(r_remote), tmp_path / "c")
+    c = clone_repo(str(r_remote), tmp_path / "c")
     assert c.branch() == "master" and (tmp_path / "c" / "README.md").read_text() == "from R\n"
     nxt = c.commit_files(c.head(), {"x": b"1"}, "x")
     assert c.push(nxt, expected_remote=c.head()) is True
@@ -204,7 +215,7 @@ def test_init_bare_and_clone_branch_choice(tmp_path: Path) -> None:
 
     # a new repo's first push follows the branch an existing local bare remote's HEAD names
     plain = make_bare_repo(tmp_path / "plain.git", branch="master")
-    a = GitRepo.init(tmp_path / "a", str(plain))
+    a = init_repo(tmp_path / "a", str(plain))
     first = a.commit_files(None, {"f": b"1"}, "m")
     assert a.branch() == "master" and a.push(first, expected_remote=None)
     assert git(tmp_path, "clone", "-q", str(plain), str(tmp_path / "git-clone")) == ""
@@ -214,13 +225,13 @@ def test_init_bare_and_clone_branch_choice(tmp_path: Path) -> None:
     # remote HEAD names a branch that does not exist (data pushed to main by someone else): clone copes
     odd = make_bare_repo(tmp_path / "odd.git", branch="master")
     git(seed, "push", "-q", str(odd), "master:main")
-    d = GitRepo.clone(str(odd), tmp_path / "d")
+    d = clone_repo(str(odd), tmp_path / "d")
     assert d.branch() == "main" and (tmp_path / "d" / "README.md").read_text() == "from R\n"
     d.close()
 
 
 def test_network_failure_names_the_remote(tmp_path: Path) -> None:
-    repo = GitRepo.init(tmp_path / "a", "http://127.0.0.1:9/data.git")
+    repo = init_repo(tmp_path / "a", "http://127.0.0.1:9/data.git")
     with pytest.raises(GitError, match=r"http://127\.0\.0\.1:9/data\.git"):
         repo.fetch()
     sha = repo.commit_files(None, {"f": b"1"}, "m")
@@ -255,13 +266,13 @@ def test_commit_files_nested_paths_and_deletion(seeded: tuple[GitRepo, str]) -> 
         "t1/metadata.json": "100644",
         "t2/version_history.json": "100644",
     }
-    assert repo.read_file(c1, "t1/deep/er/x.json") == b"x"
-    assert repo.read_file(c1, "t1/missing.json") is None
-    assert repo.read_file(c1, "t1") is None
-    assert repo.read_file(None, "README.md") is None
-    assert repo.list_tree(c1) == [(".datom", True), ("README.md", False), ("t1", True), ("t2", True)]
-    assert repo.list_tree(c1, "t1") == [("deep", True), ("metadata.json", False)]
-    assert repo.list_tree(c1, "nope") == []
+    assert repo.objects.read_file(c1, "t1/deep/er/x.json") == b"x"
+    assert repo.objects.read_file(c1, "t1/missing.json") is None
+    assert repo.objects.read_file(c1, "t1") is None
+    assert repo.objects.read_file(None, "README.md") is None
+    assert repo.objects.list_tree(c1) == [(".datom", True), ("README.md", False), ("t1", True), ("t2", True)]
+    assert repo.objects.list_tree(c1, "t1") == [("deep", True), ("metadata.json", False)]
+    assert repo.objects.list_tree(c1, "nope") == []
 
     # deleting the last file of a directory drops the directory; a file may replace a deleted directory
     c2 = repo.commit_files(c1, {"t1/deep/er/x.json": None, "t2/version_history.json": None, "t2": b"f"}, "del")
@@ -271,8 +282,8 @@ def test_commit_files_nested_paths_and_deletion(seeded: tuple[GitRepo, str]) -> 
         "t1/metadata.json",
         "t2",
     ]
-    assert repo.changed_paths(c1, c2) == ["t1/deep/er/x.json", "t2", "t2/version_history.json"]
-    assert repo.changed_paths(None, first) == [".datom/manifest.json", "README.md"]
+    assert repo.objects.changed_paths(c1, c2) == ["t1/deep/er/x.json", "t2", "t2/version_history.json"]
+    assert repo.objects.changed_paths(None, first) == [".datom/manifest.json", "README.md"]
 
     # nothing changes -> no new commit (idempotent re-run)
     assert repo.commit_files(c2, {"t2": b"f"}, "same") == c2
@@ -295,12 +306,12 @@ def test_history_helpers(seeded: tuple[GitRepo, str]) -> None:
     a1 = repo.commit_files(first, {"a": b"1"}, "a1")
     a2 = repo.commit_files(a1, {"a": b"2"}, "a2")
     b1 = repo.commit_files(first, {"b": b"1"}, "b1")
-    assert repo.is_ancestor(first, a2) and repo.is_ancestor(a2, a2)
-    assert not repo.is_ancestor(a2, first) and not repo.is_ancestor(b1, a2)
-    assert repo.ahead_behind(a2, first) == (2, 0)
-    assert repo.ahead_behind(first, a2) == (0, 2)
-    assert repo.ahead_behind(a2, b1) == (2, 1)
-    assert repo.ahead_behind(a2, None) == (3, 0)
+    assert repo.objects.is_ancestor(first, a2) and repo.objects.is_ancestor(a2, a2)
+    assert not repo.objects.is_ancestor(a2, first) and not repo.objects.is_ancestor(b1, a2)
+    assert repo.objects.ahead_behind(a2, first) == (2, 0)
+    assert repo.objects.ahead_behind(first, a2) == (0, 2)
+    assert repo.objects.ahead_behind(a2, b1) == (2, 1)
+    assert repo.objects.ahead_behind(a2, None) == (3, 0)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -312,7 +323,7 @@ def test_push_race_exactly_one_wins_and_loser_recovers(
     tmp_path: Path, remote: Path, seeded: tuple[GitRepo, str]
 ) -> None:
     a, first = seeded
-    b = GitRepo.clone(str(remote), tmp_path / "b")
+    b = clone_repo(str(remote), tmp_path / "b")
     assert b.fetch() == first
     ca = a.commit_files(first, {"ta/metadata.json": b"A"}, "Update ta")
     cb = b.commit_files(first, {"tb/metadata.json": b"B"}, "Update tb")
@@ -378,10 +389,10 @@ def test_push_race_detected_by_the_server(
     """The remote itself refuses a stale update (compare-and-swap), not only our pre-check."""
     bare = make_bare_repo(tmp_path / "srv" / "race.git")
     url = str(bare) if transport == "local" else http_server.url("race.git")
-    a = GitRepo.init(tmp_path / "a", url)
+    a = init_repo(tmp_path / "a", url)
     base = a.commit_files(None, {"f": b"0"}, "base")
     assert a.push(base, expected_remote=None)
-    b = GitRepo.clone(url, tmp_path / "b")
+    b = clone_repo(url, tmp_path / "b")
     ca = a.commit_files(base, {"a": b"A"}, "A")
     cb = b.commit_files(base, {"b": b"B"}, "B")
     _race_inside_push(b, a, ca, base, monkeypatch)
@@ -393,14 +404,14 @@ def test_push_race_detected_by_the_server(
 
 def _stress_worker(url: str, path: str, wid: int, rounds: int, creds, barrier, queue) -> None:  # type: ignore[no-untyped-def]
     """One writer: ``rounds`` times fetch, build a commit on the remote head and push; retry lost races."""
-    repo = GitRepo.clone(url, path, credentials=creds)
+    repo = clone_repo(url, path, credentials=creds)
     retries = 0
     try:
         barrier.wait(timeout=30)
         for rnd in range(rounds):
             for _attempt in range(500):
                 head = repo.fetch()
-                manifest = json.loads(repo.read_file(head, "manifest.json") or b"[]")
+                manifest = json.loads(repo.objects.read_file(head, "manifest.json") or b"[]")
                 manifest.append(f"w{wid}-r{rnd}")
                 commit = repo.commit_files(
                     head,
@@ -423,7 +434,7 @@ def _stress_worker(url: str, path: str, wid: int, rounds: int, creds, barrier, q
 
 
 def _run_stress(tmp_path: Path, bare: Path, url: str, creds: GitCredentials | None) -> None:
-    seed = GitRepo.init(tmp_path / "seed", url, credentials=creds)
+    seed = init_repo(tmp_path / "seed", url, credentials=creds)
     base = seed.commit_files(None, {"manifest.json": b"[]"}, "Initialize")
     assert seed.push(base, expected_remote=None)
     seed.close()
@@ -471,7 +482,7 @@ def test_stress_concurrent_writers_http(tmp_path: Path, auth_server: GitHTTPServ
 def test_http_basic_auth_success(tmp_path: Path, auth_server: GitHTTPServer) -> None:
     bare = make_bare_repo(tmp_path / "srv" / "auth.git")
     url = auth_server.url("auth.git")
-    repo = GitRepo.init(tmp_path / "a", url, credentials=GitCredentials.from_token("s3cr3t-token"))
+    repo = init_repo(tmp_path / "a", url, credentials=GitCredentials.from_token("s3cr3t-token"))
     c = repo.commit_files(None, {"README.md": b"r"}, "Initialize")
     assert repo.push(c, expected_remote=None) is True
     assert git(bare, "rev-parse", "main").strip() == c
@@ -480,11 +491,11 @@ def test_http_basic_auth_success(tmp_path: Path, auth_server: GitHTTPServer) -> 
 
     # credentials embedded in the URL work too, and are never written to .git/config
     embedded = url.replace("http://", "http://git:s3cr3t-token@")
-    clone = GitRepo.clone(embedded, tmp_path / "b")
+    clone = clone_repo(embedded, tmp_path / "b")
     assert clone.head() == c and clone.remote_url == url
     c2 = clone.commit_files(c, {"x": b"1"}, "x")
     assert clone.push(c2, expected_remote=c) is True
-    init_embedded = GitRepo.init(tmp_path / "c", embedded)
+    init_embedded = init_repo(tmp_path / "c", embedded)
     assert init_embedded.fetch() == c2
     for work in ("a", "b", "c"):
         text = (tmp_path / work / ".git" / "config").read_text()
@@ -498,7 +509,7 @@ def test_http_auth_failure_is_a_clear_git_error(tmp_path: Path, auth_server: Git
     bare = make_bare_repo(tmp_path / "srv" / "auth.git")
     url = auth_server.url("auth.git")
     for creds in (None, GitCredentials("git", "wrong")):
-        repo = GitRepo.init(tmp_path / f"a{creds is None}", url, credentials=creds)
+        repo = init_repo(tmp_path / f"a{creds is None}", url, credentials=creds)
         with pytest.raises(GitError) as err:
             repo.fetch()
         assert "401" in str(err.value) and url in str(err.value)
@@ -510,7 +521,7 @@ def test_http_auth_failure_is_a_clear_git_error(tmp_path: Path, auth_server: Git
     assert git(bare, "for-each-ref").strip() == ""
     assert any(not ok for _, _, ok in auth_server.requests)
     with pytest.raises(GitError, match="check credentials"):
-        GitRepo.clone(url, tmp_path / "c", credentials=GitCredentials("git", "nope"))
+        clone_repo(url, tmp_path / "c", credentials=GitCredentials("git", "nope"))
     assert not (tmp_path / "c").exists()
 
 
@@ -519,7 +530,7 @@ def test_push_refused_by_the_server_is_an_error_not_a_lost_race(tmp_path: Path, 
     hook = bare / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
     hook.chmod(0o755)
-    repo = GitRepo.init(tmp_path / "a", http_server.url("hooked.git"))
+    repo = init_repo(tmp_path / "a", http_server.url("hooked.git"))
     c = repo.commit_files(None, {"f": b"1"}, "m")
     with pytest.raises(GitError, match="rejected") as err:
         repo.push(c, expected_remote=None)
@@ -530,7 +541,7 @@ def test_push_refused_by_the_server_is_an_error_not_a_lost_race(tmp_path: Path, 
 
 def test_http_commit_push_is_fast(tmp_path: Path, http_server: GitHTTPServer) -> None:
     make_bare_repo(tmp_path / "srv" / "fast.git")
-    repo = GitRepo.init(tmp_path / "a", http_server.url("fast.git"))
+    repo = init_repo(tmp_path / "a", http_server.url("fast.git"))
     head = repo.commit_files(None, {".datom/manifest.json": b"{}"}, "init")
     assert repo.push(head, expected_remote=None)
     n = 10
@@ -650,7 +661,7 @@ def test_advance_keeps_the_index_usable_by_git(seeded: tuple[GitRepo, str]) -> N
 
 def test_pull_fast_forward_and_noop(tmp_path: Path, remote: Path, seeded: tuple[GitRepo, str]) -> None:
     a, first = seeded
-    b = GitRepo.clone(str(remote), tmp_path / "b")
+    b = clone_repo(str(remote), tmp_path / "b")
     assert b.pull() == PullResult(0, "main", first)
     h = first
     for i in range(2):
@@ -671,7 +682,7 @@ def test_pull_fast_forward_and_noop(tmp_path: Path, remote: Path, seeded: tuple[
 
 def test_pull_diverged_merges_or_conflicts(tmp_path: Path, remote: Path, seeded: tuple[GitRepo, str]) -> None:
     a, first = seeded
-    b = GitRepo.clone(str(remote), tmp_path / "b")
+    b = clone_repo(str(remote), tmp_path / "b")
     ca = a.commit_files(first, {"ta/metadata.json": b"A"}, "A")
     assert a.push(ca, expected_remote=first)
     cb = b.commit_files(first, {"tb/metadata.json": b"B"}, "B")
@@ -707,7 +718,7 @@ def test_pull_diverged_merges_or_conflicts(tmp_path: Path, remote: Path, seeded:
 
 
 def test_pull_without_remote_branch_only_fetches(tmp_path: Path, remote: Path) -> None:
-    repo = GitRepo.init(tmp_path / "a", str(remote))
+    repo = init_repo(tmp_path / "a", str(remote))
     assert repo.pull() == PullResult(0, "main", None)
     c = repo.commit_files(None, {"f": b"1"}, "m")
     repo.advance(c)

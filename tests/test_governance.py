@@ -258,11 +258,11 @@ def test_concurrent_registrations_from_two_governance_clones(tmp_path: Path) -> 
     """Two companions register projects at the same time through their own clones: none is lost."""
     import threading
 
-    from datom_engines.gitrepo import GitRepo
+    from datom_engines.gitrepo import clone_repo
     from datom_engines.storage.objectstore import ObjectStore
 
     first = dt.init_governance(tmp_path / "gov-store", path=tmp_path / "g0", remote=str(tmp_path / "gov.git"))
-    second = dt.open_governance(tmp_path / "gov-store", repo=GitRepo.clone(str(tmp_path / "gov.git"), tmp_path / "g1"))
+    second = dt.open_governance(tmp_path / "gov-store", repo=clone_repo(str(tmp_path / "gov.git"), tmp_path / "g1"))
     errors: list[BaseException] = []
 
     def register(gov: dt.Governance, side: int) -> None:

@@ -41,7 +41,7 @@ def parquet_objects(proj: dt.Project, table: str) -> list[str]:
 
 def git_json(proj: dt.Project, path: str) -> object:
     assert proj.repo is not None
-    raw = proj.repo.read_file(proj.repo.head(), path)
+    raw = proj.repo.objects.read_file(proj.repo.head(), path)
     assert raw is not None
     return jsonfmt.parse(raw)
 

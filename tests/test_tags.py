@@ -86,7 +86,7 @@ def test_tag_is_visible_to_store_readers_and_second_clones(tmp_path: Path, store
     assert reader.get_tag("dblock-2026-03").tables == tag.tables
     # a second clone: git has the tag, and reading by tag works there
     other = dt.clone(bare_remote, tmp_path / "second", storage_options=store.storage_options)
-    assert other.repo is not None and "dblock-2026-03" in other.repo.tags()
+    assert other.repo is not None and "dblock-2026-03" in other.repo.tags.local()
     assert [t.name for t in other.tags()] == ["dblock-2026-03"]
     write_round(other, 2)
     assert round_of(other.read("lb", tag="dblock-2026-03")) == 1
@@ -243,7 +243,7 @@ def _race_for_a_tag(tmp_path: Path, remote: str, store: StoreSpec, names: list[s
         assert record.tag_object == winner[2]
         assert record.message == f"made by {winner[1]}"
     origin.repo.fetch()  # type: ignore[union-attr]
-    assert sorted(origin.repo.remote_tags()) == sorted(names)  # type: ignore[union-attr]
+    assert sorted(origin.repo.tags.on_remote()) == sorted(names)  # type: ignore[union-attr]
 
 
 def test_concurrent_tags_of_one_name_exactly_one_wins(tmp_path: Path, local_store: StoreSpec, bare_remote: str) -> None:
@@ -446,7 +446,7 @@ def _reference_keys(proj: dt.Project) -> dict[str, Any]:
 
 def _git_json(proj: dt.Project, path: str) -> Any:
     assert proj.repo is not None
-    return _strip(jsonfmt.parse(proj.repo.read_file(proj.repo.head(), path) or b"null"))
+    return _strip(jsonfmt.parse(proj.repo.objects.read_file(proj.repo.head(), path) or b"null"))
 
 
 def test_transactions_and_tags_leave_the_reference_files_as_single_writes_do(
@@ -475,14 +475,14 @@ def test_transactions_and_tags_leave_the_reference_files_as_single_writes_do(
     # tagging touches no file or key the reference defines
     assert together.repo is not None
     before_git = {
-        p: together.repo.read_file(together.repo.head(), p)
-        for p in together.repo.changed_paths(None, together.repo.head())
+        p: together.repo.objects.read_file(together.repo.head(), p)
+        for p in together.repo.objects.changed_paths(None, together.repo.head())
     }
     before_store = {k: together.store.get_bytes(k) for k in _reference_keys(together)}
     head = together.repo.head()
     together.tag("dblock-1")
     assert together.repo.head() == head
-    assert {p: together.repo.read_file(head, p) for p in before_git} == before_git
+    assert {p: together.repo.objects.read_file(head, p) for p in before_git} == before_git
     assert {k: together.store.get_bytes(k) for k in _reference_keys(together)} == before_store
     assert set(together.store.list_keys()) - set(before_store) == {LOG_KEY, keys.tag_key("dblock-1")}
     # git of a transaction: a plain commit on the branch, the tag outside it (refs/tags)

@@ -427,8 +427,8 @@ def _race(tmp_path: Path, store: StoreSpec, remote: str) -> None:
     assert origin.repo is not None
     for commit, versions in done:
         assert {t: e["version"] for t, e in log[commit]["tables"].items()} == versions
-        parent = origin.repo.commit_info(commit).parents[0]
-        assert {p.split("/")[0] for p in origin.repo.changed_paths(parent, commit)} == {".datom", *versions}
+        parent = origin.repo.objects.commit_info(commit).parents[0]
+        assert {p.split("/")[0] for p in origin.repo.objects.changed_paths(parent, commit)} == {".datom", *versions}
     assert {t.name: t.version_count for t in origin.tables()} == {"own0": ROUNDS, "own1": ROUNDS, "shared": 2 * ROUNDS}
     report = origin.validate()
     assert report.valid, report.to_dict()

@@ -148,15 +148,15 @@ def tag_at_barrier(
     """Tag ``name``, waiting at ``barrier`` right before the create-only push (so two clones race it)."""
     os.environ.update(env)
     import datom_engines as dt
-    from datom_engines.gitrepo import GitRepo
+    from datom_engines.gitrepo import GitTags
 
-    original = GitRepo.push_tag
+    original = GitTags.push
 
-    def racing_push(self: GitRepo, tag: str, sha: str) -> bool:
+    def racing_push(self: GitTags, tag: str, sha: str) -> bool:
         barrier.wait(timeout=60)
         return original(self, tag, sha)
 
-    GitRepo.push_tag = racing_push  # type: ignore[method-assign]
+    GitTags.push = racing_push  # type: ignore[method-assign]
     proj = dt.open_project(clone, storage_options=storage_options)
     try:
         made = proj.tag(name, message=f"made by {clone}")

@@ -7,8 +7,13 @@ commit on top of the remote head it last saw and pushes it with a compare-and-sw
 
 Modules, lowest first: ``values`` (types, constants), ``settings`` (config and identity), ``urls``,
 ``objects`` (reading commits and trees), ``building`` (new trees and commits), ``remote`` (fetch and
-compare-and-swap push), ``worktree`` (working tree and index), and ``repo`` (:class:`GitRepo`, tying them to
-one clone).
+compare-and-swap push), ``worktree`` (working tree and index), ``tags`` (:class:`GitTags`), ``repo``
+(:class:`GitRepo`, tying them to one clone) and ``create`` (:func:`init_repo`, :func:`clone_repo`,
+:func:`open_repo`, :func:`init_bare`).
+
+A :class:`GitRepo` is the porcelain of one clone (commit, fetch, push, pull, advance, status); its parts are
+reached as attributes: ``repo.objects`` reads history (``read_file``, ``list_tree``, ``changed_paths``,
+``commit_info``, ``is_ancestor``, ``ahead_behind``, ...), ``repo.tags`` lists, makes and pushes tags.
 
 Design rules:
 
@@ -19,7 +24,20 @@ Design rules:
 * Credentials are kept in memory only; the remote URL written to ``.git/config`` never contains them.
 """
 
+from .create import clone_repo, init_bare, init_repo, open_repo
 from .repo import GitRepo
+from .tags import GitTags
 from .values import GitCredentials, GitIdentity, GitStatus, PullResult
 
-__all__ = ["GitCredentials", "GitIdentity", "GitRepo", "GitStatus", "PullResult"]
+__all__ = [
+    "GitCredentials",
+    "GitIdentity",
+    "GitRepo",
+    "GitStatus",
+    "GitTags",
+    "PullResult",
+    "clone_repo",
+    "init_bare",
+    "init_repo",
+    "open_repo",
+]

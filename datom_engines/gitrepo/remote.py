@@ -84,6 +84,16 @@ class Remote:
                 self._client.close()
             self._client = None
 
+    def track(self, branch: str) -> None:
+        """Make ``origin/<branch>`` the upstream of ``branch`` (``branch.<name>.remote`` / ``.merge`` in
+        ``.git/config``) unless the branch already has one."""
+        section = (b"branch", branch.encode())
+        if config_get(self._config.local(), section, b"remote") is None:
+            cfg = self._repo.get_config()
+            cfg.set(section, b"remote", REMOTE_NAME.encode())
+            cfg.set(section, b"merge", f"refs/heads/{branch}".encode())
+            cfg.write_to_path()
+
     def client(self) -> tuple[GitClient, str, str]:
         """``(client, remote path, url)``, reusing the client while the URL and credentials stay the same."""
         url = self.url

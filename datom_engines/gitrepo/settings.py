@@ -1,4 +1,4 @@
-"""Git configuration lookups: identities and the default branch."""
+"""Git configuration lookups: identities (of new commits too) and the default branch."""
 
 from __future__ import annotations
 
@@ -59,6 +59,21 @@ def identity_for(config: Any, role: str) -> GitIdentity | None:
     if not name and not email:
         return None
     return GitIdentity(name or DEFAULT_IDENTITY_NAME, email or DEFAULT_IDENTITY_EMAIL)
+
+
+def author_of(config: Any, author: GitIdentity | None = None) -> GitIdentity:
+    """The author of a new commit or tag: ``author``, else the repository's (:func:`identity_for`), else
+    ``datom <datom@noreply>``."""
+    return author or identity_for(config, "author") or GitIdentity(DEFAULT_IDENTITY_NAME, DEFAULT_IDENTITY_EMAIL)
+
+
+def committer_of(config: Any, author: GitIdentity | None = None) -> GitIdentity:
+    """The committer of a new commit: ``GIT_COMMITTER_*`` when set; else an explicit ``author`` other than the
+    repository's commits as themselves; else the committer identity git would use (else :func:`author_of`)."""
+    env_set = any(os.environ.get(f"GIT_COMMITTER_{part}") for part in ("NAME", "EMAIL"))
+    if not env_set and author is not None and author != identity_for(config, "author"):
+        return author
+    return identity_for(config, "committer") or author_of(config, author)
 
 
 def global_identity() -> GitIdentity:

@@ -33,7 +33,7 @@ from .._version import __version__
 from ..core import jsonfmt
 from ..core.metadata import ref_json, utc_timestamp
 from ..errors import IntegrityError, InvalidArgumentError
-from ..gitrepo import GitRepo
+from ..gitrepo import GitRepo, clone_repo, open_repo
 from ..storage.integrity import download_verified, sha256_file
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
@@ -176,7 +176,7 @@ def _add_object(tar: tarfile.TarFile, store: ObjectStore, key: str, arcname: str
 def _add_clone(tar: tarfile.TarFile, repo: GitRepo, arcname: str, work: str) -> None:
     """A fresh clone of the repo's remote (committed history only, no stray files) added under ``arcname``."""
     dest = os.path.join(work, arcname.replace("/", "_"))
-    clone = GitRepo.clone(repo.remote_url or "", dest, credentials=repo.credentials)
+    clone = clone_repo(repo.remote_url or "", dest, credentials=repo.credentials)
     clone.close()
     tar.add(dest, arcname=arcname)
     shutil.rmtree(dest, ignore_errors=True)
@@ -262,7 +262,7 @@ def _point_refs_at(staging: Path, target: Path, info: dict[str, Any]) -> None:
     """Write each project's ref.json (store and repo copy) to point at its store under ``target``."""
     gov_store = ObjectStore(StoreLocation("file", str(staging / "governance" / "store")))
     repo_dir = staging / "governance" / "repo"
-    gov_repo = GitRepo.open(repo_dir) if repo_dir.is_dir() else None
+    gov_repo = open_repo(repo_dir) if repo_dir.is_dir() else None
     try:
         files: dict[str, bytes] = {}
         for name, entry in (info.get("projects") or {}).items():

@@ -18,7 +18,7 @@ _parsed: dict[bytes, dict[str, Any]] = {}  # project.yaml bytes -> parsed (write
 
 def read_config(repo: GitRepo, commit: str | None) -> dict[str, Any]:
     """``project.yaml`` at ``commit``, parsed; :class:`NotFoundError` when the repo has none."""
-    text = repo.read_file(commit, keys.PROJECT_YAML_PATH) if commit else None
+    text = repo.objects.read_file(commit, keys.PROJECT_YAML_PATH) if commit else None
     if text is None:
         raise NotFoundError(
             f"{repo.path} is not a datom repository (no {keys.PROJECT_YAML_PATH})",

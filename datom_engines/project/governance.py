@@ -35,7 +35,7 @@ from ..errors import (
     ProjectMovedWarning,
     StoreError,
 )
-from ..gitrepo import GitRepo
+from ..gitrepo import GitRepo, init_bare, init_repo, open_repo
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
 from ..storage.transfer import copy_namespace, verify_namespace
@@ -217,8 +217,8 @@ class Governance:
         found: dict[str, tuple[Any, datetime | None]] = {}
         if self.repo is not None and self.repo.head() is not None:
             head = self.repo.head()
-            for name, is_dir in self.repo.list_tree(head, PROJECTS_DIR):
-                data = self.repo.read_file(head, ref_key(name)) if is_dir else None
+            for name, is_dir in self.repo.objects.list_tree(head, PROJECTS_DIR):
+                data = self.repo.objects.read_file(head, ref_key(name)) if is_dir else None
                 if data is not None:
                     path = self.repo.path / ref_key(name)
                     mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None
@@ -270,7 +270,7 @@ class Governance:
         """Mirror governance files to the store: from the pushed commit when there is a repo."""
         for path in paths:
             if commit is not None and self.repo is not None:
-                data = self.repo.read_file(commit, path)
+                data = self.repo.objects.read_file(commit, path)
                 value = jsonfmt.parse(data) if data is not None else None
             else:
                 value = files[path]
@@ -280,7 +280,7 @@ class Governance:
     def _repo_json(self, commit: str | None, path: str) -> Any:
         if self.repo is None or commit is None:
             return None
-        data = self.repo.read_file(commit, path)
+        data = self.repo.objects.read_file(commit, path)
         return None if data is None else jsonfmt.parse(data)
 
     def _current_ref(self, name: str, base: str | None) -> dict[str, Any] | None:
@@ -480,7 +480,7 @@ def set_data_store(project: Project, location: StoreLocation, *, message: str | 
     storage = location.to_project_yaml()
 
     def make(base: str | None) -> str | None:
-        text = repo.read_file(base, keys.PROJECT_YAML_PATH) if base else None
+        text = repo.objects.read_file(base, keys.PROJECT_YAML_PATH) if base else None
         if text is None:
             raise NotFoundError(f"{repo.path} has no {keys.PROJECT_YAML_PATH}")
         new = replace_data_storage(text, storage).encode("utf-8")
@@ -508,7 +508,7 @@ def open_governance(
             f"no governance store at {location.root} (the directory does not exist)",
             hint="check the path; a new governance store is made with init_governance() (`datom gov init`)",
         )
-    gov_repo = repo if isinstance(repo, GitRepo) or repo is None else GitRepo.open(Path(repo).absolute())
+    gov_repo = repo if isinstance(repo, GitRepo) or repo is None else open_repo(Path(repo).absolute())
     return Governance(location, gov_repo)
 
 
@@ -531,8 +531,8 @@ def init_governance(
         if "://" not in remote and not remote.startswith("git@"):
             remote = str(Path(remote).absolute())
             if not os.path.exists(remote):
-                GitRepo.init_bare(remote)
-        gov_repo = GitRepo.init(Path(path).absolute(), remote)
+                init_bare(remote)
+        gov_repo = init_repo(Path(path).absolute(), remote)
         files = {"README.md": _GOV_README.encode(), f"{PROJECTS_DIR}/.gitkeep": b""}
         commit = gov_repo.commit_files(None, files, "Initialize governance repository", author=gov_repo.identity())
         if not gov_repo.push(commit, expected_remote=None):

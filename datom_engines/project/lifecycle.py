@@ -15,7 +15,7 @@ from ..core import jsonfmt, keys
 from ..core.metadata import gitignore_text, new_manifest, project_yaml_text, readme_text
 from ..core.names import validate_name
 from ..errors import DatomError, GitError, InvalidArgumentError
-from ..gitrepo import GitCredentials, GitRepo
+from ..gitrepo import GitCredentials, GitRepo, clone_repo, init_bare, init_repo, open_repo
 from ..storage.location import StoreLocation
 from ..storage.objectstore import ObjectStore
 from . import registry
@@ -82,12 +82,12 @@ def init_project(
     if _is_local_path(remote):
         remote = str(Path(remote).absolute())
         if not os.path.exists(remote):
-            GitRepo.init_bare(remote)
+            init_bare(remote)
             made_remote = True
     created_dir = not target.exists()
     had_git = (target / ".git").exists()
     try:
-        repo = GitRepo.init(target, remote, credentials=credentials)
+        repo = init_repo(target, remote, credentials=credentials)
         public_remote = repo.remote_url or remote  # credentials in the URL never reach a committed file
         today = date.today().isoformat()
         storage = location.to_project_yaml()
@@ -163,7 +163,7 @@ def clone_project(
     """
     target = Path(path).absolute()
     created = not target.exists()
-    repo = GitRepo.clone(remote, target, credentials=credentials)
+    repo = clone_repo(remote, target, credentials=credentials)
     try:
         project = _project_from_clone(repo, store, prefix, storage_options)
         (target / keys.INPUT_DIR).mkdir(exist_ok=True)  # the git-ignored inbox of sync, as init makes it
@@ -183,7 +183,7 @@ def open_project(
     credentials: GitCredentials | None = None,
 ) -> Project:
     """Open an existing local clone of a project's data repo."""
-    repo = GitRepo.open(Path(path).absolute(), credentials=credentials)
+    repo = open_repo(Path(path).absolute(), credentials=credentials)
     return _project_from_clone(repo, store, prefix, storage_options)
 
 

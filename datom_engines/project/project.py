@@ -95,7 +95,7 @@ class Project(ProjectHandle):
         shown = setting
 
         def make(base: str | None) -> str | None:
-            text = repo.read_file(base, keys.PROJECT_YAML_PATH) if base else None
+            text = repo.objects.read_file(base, keys.PROJECT_YAML_PATH) if base else None
             if text is None:
                 raise NotFoundError(f"the clone at {repo.path} has no {keys.PROJECT_YAML_PATH}", hint="pull() first")
             new = replace_parquet_compression(text, value).encode("utf-8")
@@ -144,7 +144,7 @@ class Project(ProjectHandle):
         remote = self.repo.remote_head()
         ahead = behind = None
         if head and remote:
-            ahead, behind = self.repo.ahead_behind(head, remote)
+            ahead, behind = self.repo.objects.ahead_behind(head, remote)
         uncommitted = tuple(dict.fromkeys([*st.staged, *st.unstaged, *st.untracked]))
         return ProjectStatus(
             self.name,

@@ -35,16 +35,16 @@ def _json(data: bytes | None) -> Any:
 
 def tables_in_manifest(repo: GitRepo, commit: str) -> dict[str, Any]:
     """``tables`` of the git manifest at a commit."""
-    manifest = _json(repo.read_file(commit, keys.MANIFEST_PATH)) or {}
+    manifest = _json(repo.objects.read_file(commit, keys.MANIFEST_PATH)) or {}
     return dict(manifest.get("tables") or {})
 
 
 def publish_table(repo: GitRepo, store: ObjectStore, commit: str, table: str) -> bool:
     """Mirror one table's metadata at ``commit``: snapshot, history, then metadata.json."""
-    meta_bytes = repo.read_file(commit, keys.table_metadata_path(table))
+    meta_bytes = repo.objects.read_file(commit, keys.table_metadata_path(table))
     if meta_bytes is None:
         return False
-    hist_bytes = repo.read_file(commit, keys.table_history_path(table))
+    hist_bytes = repo.objects.read_file(commit, keys.table_history_path(table))
     version = metadata_sha(jsonfmt.parse(meta_bytes))
     store.put_bytes(
         keys.snapshot_key(table, version), _mirror_bytes(store, meta_bytes), content_type="application/json"
@@ -57,14 +57,14 @@ def publish_table(repo: GitRepo, store: ObjectStore, commit: str, table: str) ->
 
 def publish_manifest(repo: GitRepo, store: ObjectStore, commit: str) -> None:
     """Mirror ``.datom/manifest.json`` at ``commit`` to ``.metadata/manifest.json``."""
-    data = repo.read_file(commit, keys.MANIFEST_PATH)
+    data = repo.objects.read_file(commit, keys.MANIFEST_PATH)
     if data is not None:
         store.put_bytes(keys.MANIFEST_KEY, _mirror_bytes(store, data), content_type="application/json")
 
 
 def stale_tables(repo: GitRepo, store: ObjectStore, commit: str) -> tuple[list[str], bool]:
     """Tables whose store mirror lags git at ``commit``, and whether the manifest mirror lags."""
-    git_manifest = _json(repo.read_file(commit, keys.MANIFEST_PATH)) or {}
+    git_manifest = _json(repo.objects.read_file(commit, keys.MANIFEST_PATH)) or {}
     try:
         store_manifest = store.read_json_or_none(keys.MANIFEST_KEY)
     except DatomError:
@@ -81,7 +81,7 @@ def stale_tables(repo: GitRepo, store: ObjectStore, commit: str) -> tuple[list[s
 
 def _changed_tables(repo: GitRepo, old: str, new: str) -> list[str]:
     tables = []
-    for path in repo.changed_paths(old, new):
+    for path in repo.objects.changed_paths(old, new):
         top, _, rest = path.partition("/")
         if rest in ("metadata.json", "version_history.json") and top not in tables:
             tables.append(top)
@@ -97,7 +97,7 @@ def publish(repo: GitRepo, store: ObjectStore, commit: str, tables: list[str], *
     if log is None:
         # no commit log yet (a project written before logs, or by R): first record the state before this
         # commit, so project-level readers never see this commit's tables half-published
-        parents = repo.commit_info(commit).parents
+        parents = repo.objects.commit_info(commit).parents
         if parents:
             log = publish_log(repo, store, parents[0], None)
     for table in dict.fromkeys(tables):
@@ -112,7 +112,7 @@ def publish(repo: GitRepo, store: ObjectStore, commit: str, tables: list[str], *
             remote = repo.fetch()
         except DatomError:
             break  # offline now: our own publish is complete, the next writer repairs the rest
-        if remote is None or remote == seen or not repo.is_ancestor(seen, remote):
+        if remote is None or remote == seen or not repo.objects.is_ancestor(seen, remote):
             break
         for table in _changed_tables(repo, seen, remote):
             publish_table(repo, store, remote, table)
@@ -125,7 +125,7 @@ def publish(repo: GitRepo, store: ObjectStore, commit: str, tables: list[str], *
 
 def missing_snapshots(repo: GitRepo, store: ObjectStore, commit: str, table: str) -> list[str]:
     """Versions in git's history of ``table`` whose immutable snapshot is not in the store."""
-    history = _json(repo.read_file(commit, keys.table_history_path(table))) or []
+    history = _json(repo.objects.read_file(commit, keys.table_history_path(table))) or []
     versions = [e.get("version") for e in history if isinstance(e, dict)]
     return [v for v in versions if is_hex_sha(v) and not store.exists(keys.snapshot_key(table, v))]
 
@@ -134,7 +134,7 @@ def restore_snapshots(repo: GitRepo, store: ObjectStore, commit: str, table: str
     """Rebuild missing snapshots from the versions of ``metadata.json`` in git history (R never can, item 13)."""
     wanted = set(versions)
     restored = []
-    for data in repo.file_versions(commit, keys.table_metadata_path(table)):
+    for data in repo.objects.file_versions(commit, keys.table_metadata_path(table)):
         if not wanted:
             break
         version = metadata_sha(jsonfmt.parse(data))
@@ -184,8 +184,8 @@ def read_mirror(store: ObjectStore, key: str) -> tuple[Any, str]:
 
 def inspect_table(repo: GitRepo, store: ObjectStore, commit: str, table: str) -> MirrorState:
     """Compare a table's store mirror with git at ``commit`` (existence, parsability and currency)."""
-    meta = _json(repo.read_file(commit, keys.table_metadata_path(table))) or {}
-    hist = _json(repo.read_file(commit, keys.table_history_path(table))) or []
+    meta = _json(repo.objects.read_file(commit, keys.table_metadata_path(table))) or {}
+    hist = _json(repo.objects.read_file(commit, keys.table_history_path(table))) or []
     version = metadata_sha(meta) if meta else ""
     store_meta, meta_state = read_mirror(store, keys.metadata_key(table))
     store_hist, hist_state = read_mirror(store, keys.history_key(table))

@@ -72,7 +72,7 @@ def versions_at(repo: GitRepo, commit: str | None, tables: list[str]) -> dict[st
     """``{table: (version, data_sha)}`` of ``tables`` as git has them at ``commit`` (absent ones left out)."""
     out = {}
     for table in tables:
-        meta = _json(repo.read_file(commit, keys.table_metadata_path(table))) if commit else None
+        meta = _json(repo.objects.read_file(commit, keys.table_metadata_path(table))) if commit else None
         if isinstance(meta, dict) and isinstance(meta.get("data_sha"), str):
             out[table] = SnapshotEntry(metadata_sha(meta), meta["data_sha"])
     return out
@@ -80,7 +80,7 @@ def versions_at(repo: GitRepo, commit: str | None, tables: list[str]) -> dict[st
 
 def commit_entry(repo: GitRepo, commit: str, parent: str | None) -> dict[str, Any] | None:
     """The log entry of ``commit`` (its changes against ``parent``), or None when no version changed."""
-    tables = sorted({t for p in repo.changed_paths(parent, commit) if (t := _table_of(p))})
+    tables = sorted({t for p in repo.objects.changed_paths(parent, commit) if (t := _table_of(p))})
     if not tables:
         return None
     before = versions_at(repo, parent, tables)
@@ -90,10 +90,10 @@ def commit_entry(repo: GitRepo, commit: str, parent: str | None) -> dict[str, An
         return None  # a re-pin: same versions, other bytes recorded
     stamps = []
     for table in changed:
-        meta = _json(repo.read_file(commit, keys.table_metadata_path(table))) or {}
+        meta = _json(repo.objects.read_file(commit, keys.table_metadata_path(table))) or {}
         if isinstance(meta.get("created_at"), str):
             stamps.append(meta["created_at"])
-    info = repo.commit_info(commit)
+    info = repo.objects.commit_info(commit)
     return log_entry(
         commit=commit,
         created_at=max(stamps) if stamps else utc_timestamp_of(info.time),
@@ -119,7 +119,7 @@ def entries_since(repo: GitRepo, head: str, stop: str | None) -> tuple[list[dict
     while sha is not None:
         if sha == stop:
             return out, True
-        parents = repo.commit_info(sha).parents
+        parents = repo.objects.commit_info(sha).parents
         parent = parents[0] if parents else None
         entry = commit_entry(repo, sha, parent)
         if entry is not None:
@@ -141,7 +141,7 @@ def log_for(repo: GitRepo, head: str, current: StoredLog | None) -> LogUpdate | 
     """
     part = current.parsed() if current is not None else None
     newest = part.newest if part else None
-    if newest is not None and newest != head and (not repo.has_commit(newest) or _newer(repo, newest, head)):
+    if newest is not None and newest != head and (not repo.objects.has_object(newest) or _newer(repo, newest, head)):
         return None
     new, found = entries_since(repo, head, newest)
     if found and part is not None and current is not None:
@@ -158,7 +158,7 @@ def _newer(repo: GitRepo, newest: str, head: str) -> bool:
     of ``head``, found in a step or two), and then ``head`` cannot descend from it, so the walk back
     from ``newest`` through the whole history is only made when ``head`` is not ahead of it.
     """
-    return not repo.is_ancestor(newest, head) and repo.is_ancestor(head, newest)
+    return not repo.objects.is_ancestor(newest, head) and repo.objects.is_ancestor(head, newest)
 
 
 def publish_log(repo: GitRepo, store: ObjectStore, head: str, current: StoredLog | None) -> StoredLog | None:
@@ -207,14 +207,14 @@ def record_of(info: TagInfo) -> dict[str, Any]:
 def missing_tag_records(repo: GitRepo, store: ObjectStore, tags: dict[str, str] | None = None) -> dict[str, dict]:
     """``{name: record}`` of the datom tags in ``tags`` (default: the remote's, as last fetched) whose
     record the store lacks. Tags not made by datom (no snapshot block in their message) are skipped."""
-    source = repo.remote_tags() if tags is None else tags
+    source = repo.tags.on_remote() if tags is None else tags
     if not source:
         return {}
     have = set(tag_names(store))
     out = {}
     for name in sorted(set(source) - have):
         try:
-            out[name] = record_of(repo.tag_info(name, source[name]))
+            out[name] = record_of(repo.tags.info(name, source[name]))
         except DatomError:
             continue  # an ordinary git tag (or a lightweight one): not a datom snapshot
     return out

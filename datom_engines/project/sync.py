@@ -209,7 +209,7 @@ class SyncError(DatomError):
 
 def _git_tables(repo: GitRepo) -> Mapping[str, Any]:
     head = repo.head()
-    raw = repo.read_file(head, keys.MANIFEST_PATH) if head else None
+    raw = repo.objects.read_file(head, keys.MANIFEST_PATH) if head else None
     manifest = jsonfmt.parse(raw) if raw else {}
     tables = manifest.get("tables") if isinstance(manifest, dict) else None
     return tables if isinstance(tables, Mapping) else {}
@@ -321,9 +321,9 @@ def ensure_not_behind(repo: GitRepo) -> None:
     """
     remote = repo.fetch()
     local = repo.head()
-    if remote is None or local == remote or (local is not None and repo.is_ancestor(remote, local)):
+    if remote is None or local == remote or (local is not None and repo.objects.is_ancestor(remote, local)):
         return
-    _, behind = repo.ahead_behind(local, remote)
+    _, behind = repo.objects.ahead_behind(local, remote)
     raise ConflictError(
         f"the clone at {repo.path} is {behind} commit(s) behind its remote; its manifest is out of date",
         hint="run `datom pull` (or Project.pull()) first, then sync again",

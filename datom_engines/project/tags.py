@@ -42,7 +42,7 @@ _THREADS = 8
 
 
 def _git_tables(repo: GitRepo, commit: str) -> list[str]:
-    manifest = jsonfmt.parse(repo.read_file(commit, keys.MANIFEST_PATH) or b"{}")
+    manifest = jsonfmt.parse(repo.objects.read_file(commit, keys.MANIFEST_PATH) or b"{}")
     tables = manifest.get("tables") if isinstance(manifest, dict) else None
     return list(tables) if isinstance(tables, dict) else []
 
@@ -51,7 +51,7 @@ def _exists_error(repo: GitRepo, project: str, name: str, sha: str | None) -> Ta
     detail = ""
     if sha is not None:
         try:
-            info = repo.tag_info(name, sha)
+            info = repo.tags.info(name, sha)
             detail = (
                 f": made by {info.tagger.name} <{info.tagger.email}> at {utc_timestamp_of(info.time)} "
                 f"on commit {info.commit[:12]}"
@@ -89,7 +89,7 @@ def create_tag(
         raise NotFoundError(f"the data repo of {project!r} has no commits yet", hint="write a table first")
     if expected_location is not None:
         check_not_moved(repo, head, expected_location, project)
-    existing = repo.remote_tags()
+    existing = repo.tags.on_remote()
     clash = [t for t in existing if t.lower() == name.lower()]
     if clash:
         raise _exists_error(repo, project, clash[0], existing[clash[0]])
@@ -109,13 +109,13 @@ def create_tag(
     repair_if_stale(repo, store, head, extra=[])
     versions = versions_at(repo, head, selected)
     text = tag_message(message if message is not None else f"Snapshot {name}", project, versions)
-    sha = repo.create_tag(name, head, text, sign=sign)
-    if not repo.push_tag(name, sha):
+    sha = repo.tags.create(name, head, text, sign=sign)
+    if not repo.tags.push(name, sha):
         repo.fetch()  # the winner's tag, to say who made it
-        raise _exists_error(repo, project, name, repo.remote_tags().get(name))
+        raise _exists_error(repo, project, name, repo.tags.on_remote().get(name))
     mirror_tags(repo, store, {name: sha})
     run_publish_hooks(Published(store, project, head, ()))
-    return tag_from_record(record_of(repo.tag_info(name, sha)), f"tag {name!r}")
+    return tag_from_record(record_of(repo.tags.info(name, sha)), f"tag {name!r}")
 
 
 def verify_record(record: Mapping[str, Any], config: Any = None) -> SignatureStatus:

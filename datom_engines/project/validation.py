@@ -66,16 +66,16 @@ class StoredObject:
 def discover_tables(repo: GitRepo, commit: str) -> list[str]:
     """Top-level directories of the data repo that hold a ``metadata.json`` (reference section 1.1)."""
     out = []
-    for name, is_dir in repo.list_tree(commit):
+    for name, is_dir in repo.objects.list_tree(commit):
         if not is_dir or name.startswith(".") or name in keys.NON_TABLE_DIRS:
             continue
-        if repo.read_file(commit, keys.table_metadata_path(name)) is not None:
+        if repo.objects.read_file(commit, keys.table_metadata_path(name)) is not None:
             out.append(name)
     return out
 
 
 def _git_json(repo: GitRepo, commit: str, path: str) -> Any:
-    data = repo.read_file(commit, path)
+    data = repo.objects.read_file(commit, path)
     return None if data is None else jsonfmt.parse(data)
 
 
@@ -155,7 +155,7 @@ def check(
 ) -> tuple[ValidationReport, list[StoredObject]]:
     """The validation report at ``head``, and (deep) every parquet object checked."""
     store = project.store
-    git_manifest = jsonfmt.parse(repo.read_file(head, keys.MANIFEST_PATH) or b"{}")
+    git_manifest = jsonfmt.parse(repo.objects.read_file(head, keys.MANIFEST_PATH) or b"{}")
     name_ok = git_manifest.get("project_name", project.name) == project.name
     tables = discover_tables(repo, head)
     objects = hash_objects(store, [o for t in tables for o in table_objects(repo, head, t)], progress) if deep else []
@@ -182,7 +182,7 @@ def check(
     _, manifest_stale = stale_tables(repo, store, head)
     _, manifest_state = read_mirror(store, keys.MANIFEST_KEY)
     log_current = log_is_current(repo, store, head)
-    tags_missing = tuple(missing_tag_records(repo, store, repo.tags()))
+    tags_missing = tuple(missing_tag_records(repo, store, repo.tags.local()))
     valid = (
         name_ok
         and manifest_state == "ok"
@@ -329,7 +329,7 @@ def validate_project(
         publish(repo, project.store, head, broken)
         if not log_is_current(repo, project.store, head):
             rebuild_log(repo, project.store, head)  # a log that cannot be extended (unreadable, foreign)
-        mirror_tags(repo, project.store, repo.tags())
+        mirror_tags(repo, project.store, repo.tags.local())
         for table_check in report.tables:
             snapshots = [*table_check.missing_snapshots, *table_check.corrupt_snapshots]
             if snapshots:

@@ -90,14 +90,14 @@ def align_with_remote(repo: GitRepo) -> str | None:
     local = repo.head()
     if remote is None or local == remote:
         return local if remote is None else remote
-    if local is None or repo.is_ancestor(local, remote):
+    if local is None or repo.objects.is_ancestor(local, remote):
         repo.advance(remote)
         return remote
-    if repo.is_ancestor(remote, local):
+    if repo.objects.is_ancestor(remote, local):
         if repo.push(local, expected_remote=remote):
             return local
         return align_with_remote(repo)
-    ahead, behind = repo.ahead_behind(local, remote)
+    ahead, behind = repo.objects.ahead_behind(local, remote)
     raise ConflictError(
         f"the local branch of {repo.path} has {ahead} commit(s) that are not on the remote, which has {behind} "
         "other new commit(s)",
@@ -316,8 +316,8 @@ def stage_table(
 
     spec, prepared = write.spec, write.prepared
     digest, table = prepared.digest, spec.table
-    current = _parse(repo.read_file(base, keys.table_metadata_path(table))) if base else None
-    history = _parse(repo.read_file(base, keys.table_history_path(table))) if base else None
+    current = _parse(repo.objects.read_file(base, keys.table_metadata_path(table))) if base else None
+    history = _parse(repo.objects.read_file(base, keys.table_history_path(table))) if base else None
     history = [e for e in (history or []) if isinstance(e, dict)]
 
     def make(parquet_sha: str | None, size: int) -> dict[str, Any]:
@@ -419,7 +419,7 @@ def commit_tables(
         outcome["base"] = base
         if expected_location is not None:
             check_not_moved(repo, base, expected_location, project)
-        manifest = _parse(repo.read_file(base, keys.MANIFEST_PATH)) if base else None
+        manifest = _parse(repo.objects.read_file(base, keys.MANIFEST_PATH)) if base else None
         created_at, author = utc_timestamp(), _author(repo)
         files: dict[str, bytes] = {}
         staged = []
