@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -287,6 +288,29 @@ def test_reader_role(tmp_path: Path, store: StoreSpec, bare_remote: str) -> None
     assert pl.from_arrow(dt.read("STUDY1.lb")).equals(lb_frame())
     with pytest.raises(dt.ReadOnlyError, match="without git"):
         reader.write(lb_frame(), "lb")
+
+
+def test_a_reader_of_the_same_store_does_not_displace_the_writer(
+    tmp_path: Path, local_store: StoreSpec, bare_remote: str
+) -> None:
+    """README: ``proj = dt.open_project(...)`` then ``reader = dt.connect(store)``: names stay writable."""
+    writer = new_project(tmp_path, local_store, bare_remote)
+    writer.write(lb_frame(), "lb")
+    reader = dt.connect(local_store.url)
+    assert reader.role == "reader"
+    assert dt.registered() == ["STUDY1"]
+    result = dt.write(lb_frame().head(3), "STUDY1.lb3")  # resolved to the writer, not the read-only reader
+    assert result.change == "full" and [t.name for t in reader.tables()] == ["lb", "lb3"]
+    with pytest.raises(dt.ReadOnlyError, match="without git"):
+        reader.write(lb_frame(), "lb")  # the reader handle itself stays read-only
+
+    other = tmp_path / "other-store"
+    other.mkdir()
+    shutil.copytree(Path(local_store.url) / "datom", other / "datom")
+    elsewhere = dt.connect(other)  # a reader of another store (a copy, a migration target) still takes the name
+    with pytest.raises(dt.ReadOnlyError, match="without git"):
+        dt.write(lb_frame(), "STUDY1.lb4")
+    assert elsewhere.role == "reader"
 
 
 # ----- clones and pull -----------------------------------------------------------------------------------

@@ -23,9 +23,23 @@ _resolvers: list[tuple[str, Resolver]] = []
 
 
 def register(project: Project) -> Project:
-    """Make ``project`` resolvable by its name in this process (the latest registration wins)."""
+    """Make ``project`` resolvable by its name in this process (the latest registration wins).
+
+    One exception: a reader (opened from its store alone, no git) does not displace a writer of the same
+    project on the same store, which reads the same tables and can also write: ``dt.connect(store)`` after
+    ``dt.open_project(path)`` leaves ``"STUDY1.lb"`` writable. :func:`unregister` the writer first to make
+    names resolve read-only.
+    """
     with _lock:
-        _projects[project.name] = project
+        current = _projects.get(project.name)
+        keeps_writer = (
+            project.repo is None
+            and current is not None
+            and current.repo is not None
+            and current.store.location == project.store.location
+        )
+        if not keeps_writer:
+            _projects[project.name] = project
     return project
 
 
