@@ -2,7 +2,7 @@
 
     import datom_engines.dask as ddt
     ddf = ddt.read_datom("STUDY1.lb", version="6c9b32", filters=[("LBTESTCD", "==", "ALT")])
-    ddf[ddf.LBSTRESN > 10].datom.write("STUDY1.alt", message="high ALT")   # parents recorded
+    ddf[ddf.LBORRES > 10].datom.write("STUDY1.alt", message="high ALT")   # parents recorded
 
 :func:`read_datom` resolves the version in the client, checks its object (``verify=``) and returns
 ``dd.read_parquet`` of it with ``filters=`` and the project's storage options (translated for

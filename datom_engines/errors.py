@@ -62,8 +62,9 @@ class IntegrityError(DatomError):
     """Stored bytes do not match the hash recorded for them; no data is returned."""
 
     default_hint = (
-        "the stored object was corrupted or tampered with; re-upload it from a trusted copy "
-        "(a writer with the original data can rewrite the version) and read again"
+        "restore the object from a verified copy with validate(deep=True, repair=True) "
+        "(or `datom validate --deep --fix`) in a clone, with a backup store as a source if there is one, "
+        "or write the same data again from a clone (that re-uploads the object); then read again"
     )
 
 

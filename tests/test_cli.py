@@ -424,6 +424,48 @@ def test_status_and_validate(project: Path, tmp_path: Path, datom) -> None:
     assert datom("validate").code == 0
 
 
+def test_a_corrupt_object_without_a_copy_is_reported_with_what_to_do(project: Path, tmp_path: Path, datom) -> None:
+    synced(project, datom, "dm", "ex")
+    obj = next((tmp_path / "store" / "datom" / "dm").glob("*.parquet"))
+    good = obj.read_bytes()
+    obj.write_bytes(good[:100] + bytes([good[100] ^ 0xFF]) + good[101:])
+    dt.clear_cache()
+
+    read = datom("read", "dm", "-o", str(tmp_path / "dm.parquet"))
+    assert read.code == 1 and "failed its integrity check" in read.err
+    assert "`datom validate --deep --fix`" in read.err and "validate(" not in read.err
+    assert not (tmp_path / "dm.parquet").exists()
+
+    mirror = tmp_path / "store" / "datom" / "dm" / ".metadata"
+    before = {p.name: p.stat().st_mtime_ns for p in mirror.iterdir()}
+    fixed = datom("validate", "--deep", "--fix")
+    assert fixed.code == 1
+    assert "repaired:" not in fixed.out  # nothing was repaired: the mirror was fine and no copy was found
+    assert "cannot repair: dm@" in fixed.out and "no verified copy was found" in fixed.out
+    assert "hint: a writer holding the data can write it again" in fixed.out
+    assert "--source STORE (a store holding a copy) to --fix" in fixed.out and "sources=" not in fixed.out
+    assert {p.name: p.stat().st_mtime_ns for p in mirror.iterdir()} == before  # the mirror was not rewritten
+
+    again = datom("write", str(CLINICAL / "dm.csv"), "dm")  # what the hint says: the same data re-uploads it
+    assert again.code == 0, again.err
+    assert obj.read_bytes() == good and datom("validate", "--deep").code == 0
+
+
+def test_usage_errors_name_what_was_typed(
+    project: Path, tmp_path: Path, datom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = datom("compression", "zsdt")
+    assert bad.code == 2 and "Invalid value for 'CODEC'" in bad.err and "unknown parquet compression 'zsdt'" in bad.err
+    assert "--compression" not in bad.err.split("(use one of")[0]
+    assert datom("sync", "--compression", "zsdt").err.count("Invalid value for '--compression'") == 1
+    missing = datom("status", "--repo", str(tmp_path / "no-such-dir"))
+    assert missing.code == 2 and f"{tmp_path / 'no-such-dir'} does not exist" in missing.err
+    monkeypatch.chdir(tmp_path)
+    outside = datom("tag", "x1")
+    assert outside.code == 2 and "no datom project clone here" in outside.err
+    assert outside.err.count("--repo DIR") == 1 and "`datom clone REMOTE DIR`" in outside.err
+
+
 def test_usage_and_help(datom, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     top = datom("--help")
     assert top.code == 0 and "Typical session" in top.out
@@ -561,6 +603,7 @@ def test_every_library_hint_reads_as_shell_advice() -> None:
         ("a writer can rebuild it with validate(repair=True)", "a writer can rebuild it with `datom validate --fix`"),
         ("check the store URL and prefix; a project is created with datom_engines.init(...)", "with `datom init`"),
         (dt.errors.ReadOnlyError.default_hint, "`datom clone REMOTE DIR`"),
+        (dt.errors.IntegrityError.default_hint, "restore the object from a verified copy with `datom validate --deep"),
         (
             "use migrate_project() to move its data, or register(..., force=True) to overwrite",
             "use `datom gov migrate` to move its data, or `datom gov register --force` to overwrite",

@@ -80,6 +80,7 @@ def test_rewrite_of_the_same_data_replaces_a_corrupted_object(tmp_path: Path, st
     report = proj.validate(deep=True, repair=True)  # no verified copy anywhere: reported, nothing written
     assert not report.valid and "data_corrupt_in_store" in report.tables[0].problems
     assert report.unrepairable and "no verified copy was found" in report.unrepairable[0]
+    assert report.repaired == ()  # the mirror was fine: nothing rewritten, nothing claimed
     assert stored_sha(proj, key) != v1.parquet_sha
 
     again = proj.write(lb(), "lb")  # what the IntegrityError hint tells the user to do

@@ -183,8 +183,11 @@ def compression_option(f: F) -> F:
     return click.option("--compression", "compression", multiple=True, metavar="CODEC", help=COMPRESSION_HELP)(f)
 
 
-def parse_compression(values: Sequence[str]) -> str | dict[str, str] | None:
-    """``--compression`` values as a ``compression=`` setting (None when not given); usage error when bad."""
+def parse_compression(values: Sequence[str], *, param: str = "'--compression'") -> str | dict[str, str] | None:
+    """``--compression`` values as a ``compression=`` setting (None when not given); usage error when bad.
+
+    ``param`` names what the user typed in the usage error (``'CODEC'`` for ``datom compression CODEC``).
+    """
     if not values:
         return None
     pairs = [v.partition("=") for v in values]
@@ -193,13 +196,11 @@ def parse_compression(values: Sequence[str]) -> str | dict[str, str] | None:
     elif len(values) == 1:
         setting = values[0]
     else:
-        raise click.BadParameter(
-            "give one codec, or COLUMN=CODEC items (other columns stay auto)", param_hint="'--compression'"
-        )
+        raise click.BadParameter("give one codec, or COLUMN=CODEC items (other columns stay auto)", param_hint=param)
     try:
         return normalize_compression(setting)
     except DatomError as exc:
-        raise click.BadParameter(f"{exc.message} ({exc.hint})", param_hint="'--compression'") from None
+        raise click.BadParameter(f"{exc.message} ({exc.hint})", param_hint=param) from None
 
 
 READ_STORE_HELP = (
@@ -301,9 +302,10 @@ _CLONE_HINT = "make one with `datom clone REMOTE DIR`, then run the command insi
 
 
 def _not_a_clone(path: Path) -> ProjectUsageError:
+    what = "does not exist" if not path.exists() else f"is not a datom project clone (no {keys.PROJECT_YAML_PATH})"
     return ProjectUsageError(
         "NotACloneError",
-        f"{path} is not a datom project clone (no {keys.PROJECT_YAML_PATH})",
+        f"{path} {what}",
         "pass --repo with the root of a clone (the folder holding .datom/), or " + _CLONE_HINT,
     )
 
@@ -323,7 +325,7 @@ def developer_project() -> Project:
         raise ProjectUsageError(
             "NoCloneError",
             "no datom project clone here, and this command writes (writing needs a clone of the data repo)",
-            "run inside a clone, pass --repo DIR, or " + _CLONE_HINT,
+            "run it inside a clone or pass --repo DIR; without a clone yet, make one with `datom clone REMOTE DIR`",
         )
     if not (path / keys.PROJECT_YAML_PATH).is_file():
         raise _not_a_clone(path)

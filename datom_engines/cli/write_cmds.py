@@ -11,6 +11,7 @@ from ..core.display import short
 from ..core.names import TableRef
 from ..project.lifecycle import clone_project, init_project
 from ..project.sync import SyncError, SyncResult
+from ..project.validation import NO_COPY_HINT
 from ..storage.location import StoreLocation
 from .common import (
     TABLE,
@@ -342,6 +343,8 @@ def validate(fix: bool, deep: bool, sources: tuple[str, ...]) -> int:
             lines.append("repaired: " + ", ".join(report.repaired))
         for item in report.unrepairable:
             lines.append(f"cannot repair: {for_shell(item)}")
+        if any("no verified copy" in item for item in report.unrepairable):
+            lines.append(f"  hint: {for_shell(NO_COPY_HINT)}")
         scope = "every data object hashed" if report.deep else "quick check; --deep hashes every data object"
         lines.append(
             f"valid: git and store agree ({scope})"
@@ -376,7 +379,7 @@ def compression(setting: str | None) -> None:
         current = proj.compression_setting()
         emit({"compression": current}, f"compression: {_shown(current)}")
         return
-    commit = proj.set_compression(parse_compression((setting,)))
+    commit = proj.set_compression(parse_compression((setting,), param="'CODEC'"))
     now = proj.compression_setting()
     emit(
         {"compression": now, "commit": commit},

@@ -213,7 +213,10 @@ def import_bundle(
         for arc, expected in (info.get("sha256") or {}).items():
             path = staging / arc
             if not path.is_file():
-                raise IntegrityError(f"the bundle {archive} lacks {arc}, which its bundle.json lists")
+                raise IntegrityError(
+                    f"the bundle {archive} lacks {arc}, which its bundle.json lists",
+                    hint="the archive is incomplete: export it again",
+                )
             actual = sha256_file(str(path))
             if actual != expected:
                 raise IntegrityError(

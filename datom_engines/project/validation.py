@@ -127,6 +127,15 @@ def hash_objects(store: ObjectStore, objects: list[StoredObject], progress: Prog
     return out
 
 
+#: what to do about an object no verified copy was found for (shown with ``ValidationReport.unrepairable``)
+NO_COPY_HINT = (
+    "a writer holding the data can write it again (the same data re-uploads the object), "
+    "or pass sources=[a store holding a copy]"
+)
+#: problems of a table's parquet objects (the rest are about its metadata mirror)
+DATA_PROBLEMS = frozenset({"data_missing_in_store", "data_corrupt_in_store"})
+
+
 def _problems(state: Any, corrupt_snaps: list[str], objects: list[StoredObject]) -> list[str]:
     labels = []
     for ok, corrupt, name in (
@@ -254,7 +263,7 @@ def restore_object(
             raise NotFoundError(
                 f"{where}: the parquet object is {'missing' if obj.missing else 'corrupt'} and no verified copy "
                 "was found (read cache, this process, sources)",
-                hint="a writer holding the data can write it again, or pass sources=[a store holding a copy]",
+                hint=NO_COPY_HINT,
             )
         path, sha = found
         with stage(progress, "upload", os.path.getsize(path)):
@@ -325,7 +334,8 @@ def validate_project(
         report, objects = check(project, repo, head, deep=deep, progress=progress)
         if not repair or report.valid:
             return report
-        broken = [t.table for t in report.tables if not t.ok]
+        # tables whose metadata mirror needs rewriting; a damaged data object is restored below, not by this
+        broken = [t.table for t in report.tables if set(t.problems) - DATA_PROBLEMS]
         publish(repo, project.store, head, broken)
         if not log_is_current(repo, project.store, head):
             rebuild_log(repo, project.store, head)  # a log that cannot be extended (unreadable, foreign)
