@@ -16,7 +16,7 @@ from ..errors import AmbiguousVersionError, InvalidArgumentError, VersionNotFoun
 from .metadata import parse_timestamp, utc_timestamp
 from .snapshots import LogEntry, SnapshotEntry
 
-__all__ = ["check_selection", "select_state", "select_version"]
+__all__ = ["check_selection", "logged_change", "select_state", "select_version"]
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHOWN = 5  # how many versions a hint lists
@@ -118,6 +118,32 @@ def select_state(
     for entry in reversed(log[index:]):
         state.update(entry.tables)
     return index, state
+
+
+def logged_change(
+    log: Sequence[LogEntry], table: str, as_of: datetime | str, since: datetime | None
+) -> tuple[SnapshotEntry | None, bool]:
+    """The version of ``table`` the newest commit of a commit log part (newest first) set at or before
+    ``as_of``, looking only at commits made at or after ``since``: ``(entry, look_older)``.
+
+    A table's ``version_history.json`` gets no new entry when a write reverts the table to a version it
+    had before (A, B, then A again: reference section 3.5), so :func:`select_version` alone answers B
+    for a time after the revert. The commit log records every commit, reverts included. ``since`` is
+    the time of the history entry :func:`select_version` picked: a change older than that cannot be
+    newer than it, so the search stops there. ``look_older`` is True when the part ran out before
+    reaching ``since`` (the caller may look in the older part); ``entry`` is None when no commit in the
+    range touched the table.
+    """
+    limit, inclusive = _cutoff(as_of)
+    for entry in log:
+        if entry.created_at is None or not _qualifies(entry.created_at, limit, inclusive):
+            continue
+        if since is not None and entry.created_at < since:
+            return None, False
+        found = entry.tables.get(table)
+        if found is not None:
+            return found, False
+    return None, True
 
 
 def select_version(

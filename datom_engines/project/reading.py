@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..core import keys
-from ..core.metadata import metadata_sha, parse_timestamp
+from ..core.metadata import metadata_sha, optional_timestamp, parse_timestamp
 from ..core.names import TableRef, check_hex_sha, validate_name
-from ..core.snapshots import Tag, tag_from_record, validate_tag_name
+from ..core.snapshots import LogPart, SnapshotEntry, Tag, parse_log_part, tag_from_record, validate_tag_name
 from ..core.values import TableInfo, Version
-from ..core.versions import check_selection, select_version
+from ..core.versions import check_selection, logged_change, select_version
 from ..errors import (
     DatomError,
     IntegrityError,
@@ -241,6 +241,27 @@ def version_in_tag(tag: Tag, project: str, table: str) -> str:
     return version
 
 
+def read_log_part(store: ObjectStore, key: str) -> LogPart | None:
+    """One part of the commit log; None when it is missing (an unreadable one raises)."""
+    where = store.location.url(key)
+    hint = "a writer can rebuild it from git with validate(repair=True)"
+    try:
+        raw = store.read_json_or_none(key)
+    except DatomError as exc:
+        raise StoreError(f"the commit log at {where} is unreadable: {exc.message}", hint=hint) from None
+    if raw is None:
+        return None
+    try:
+        return parse_log_part(raw, where)
+    except InvalidArgumentError as exc:
+        raise StoreError(f"the commit log at {where} is unreadable: {exc.message}", hint=hint) from None
+
+
+def read_log(store: ObjectStore) -> LogPart | None:
+    """The head of the commit log; None when the project has none (an unreadable one raises)."""
+    return read_log_part(store, keys.COMMIT_LOG_KEY)
+
+
 def resolve(
     store: ObjectStore,
     project: str,
@@ -266,8 +287,44 @@ def resolve(
         return _resolved(store, ref, vid, data_sha, parquet_sha, created, size_bytes)
     if version is not None and (not isinstance(version, str) or not version):
         raise VersionNotFoundError(f"version must be a non-empty string, got {version!r}")
-    entry = select_version(read_history(store, project, table), version=version, as_of=as_of, table=str(ref))
+    history = read_history(store, project, table)
+    entry = select_version(history, version=version, as_of=as_of, table=str(ref))
+    if as_of is not None:
+        entry = _reverted_since(store, ref, history, entry, as_of)
     return resolve_entry(store, project, table, entry)
+
+
+def _reverted_since(
+    store: ObjectStore, ref: TableRef, history: list[dict[str, Any]], entry: dict[str, Any], as_of: datetime | str
+) -> dict[str, Any]:
+    """The history entry of the version ``ref`` had ``as_of`` a time, given the one its history picked.
+
+    A write that reverts a table to an earlier version adds no history entry (reference section 3.5),
+    so the history alone answers with the version before the revert. The commit log (written by this
+    implementation for every commit) has the revert: its newest commit that touched the table between
+    the picked entry's time and ``as_of`` wins (:func:`~datom_engines.core.versions.logged_change`).
+    Projects without a log (written by R) keep the history's answer; so does an unreadable log, with a
+    warning.
+    """
+    since = optional_timestamp(entry.get("timestamp"))
+    try:
+        part = read_log(store)
+        found: SnapshotEntry | None = None
+        while part is not None:
+            found, look_older = logged_change(part.entries, ref.table, as_of, since)
+            if found is not None or not look_older or part.older is None:
+                break
+            part = read_log_part(store, part.older)
+    except StoreError as exc:
+        warnings.warn(
+            f"{ref} as of {as_of} was taken from its version history alone, which does not show a revert to "
+            f"an earlier version, because {exc.message} ({exc.hint})",
+            stacklevel=4,
+        )
+        return entry
+    if found is None or found.version == entry.get("version"):
+        return entry
+    return next((dict(e) for e in history if e.get("version") == found.version), entry)
 
 
 def resolve_entry(store: ObjectStore, project: str, table: str, entry: dict[str, Any]) -> ResolvedVersion:

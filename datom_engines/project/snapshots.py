@@ -17,36 +17,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from ..core import keys
-from ..core.snapshots import LogEntry, LogPart, SnapshotEntry, parse_log_part
+from ..core.snapshots import LogEntry, LogPart, SnapshotEntry
 from ..core.versions import check_selection, select_state, select_version
-from ..errors import DatomError, InvalidArgumentError, StoreError, VersionNotFoundError
+from ..errors import VersionNotFoundError
 from ..storage.objectstore import ObjectStore
-from .reading import list_tables, read_history, read_tag
+from .reading import list_tables, read_history, read_log, read_log_part, read_tag
 from .results import ProjectSnapshot
 
 _THREADS = 8
-
-
-def _read_part(store: ObjectStore, key: str) -> LogPart | None:
-    """One part of the commit log; None when it is missing (an unreadable one raises)."""
-    where = store.location.url(key)
-    hint = "a writer can rebuild it from git with validate(repair=True)"
-    try:
-        raw = store.read_json_or_none(key)
-    except DatomError as exc:
-        raise StoreError(f"the commit log at {where} is unreadable: {exc}", hint=hint) from None
-    if raw is None:
-        return None
-    try:
-        return parse_log_part(raw, where)
-    except InvalidArgumentError as exc:
-        raise StoreError(f"the commit log at {where} is unreadable: {exc.message}", hint=hint) from None
-
-
-def read_log(store: ObjectStore) -> LogPart | None:
-    """The head of the commit log; None when the project has none (an unreadable one raises)."""
-    return _read_part(store, keys.COMMIT_LOG_KEY)
 
 
 def _select(
@@ -59,7 +37,7 @@ def _select(
             index, state = select_state(part.entries, as_of, base=part.base, project=project)
             return part.entries[index], state
         except VersionNotFoundError:
-            older = _read_part(store, part.older) if part.older else None
+            older = read_log_part(store, part.older) if part.older else None
             if older is None:
                 raise
             part = older

@@ -4,7 +4,8 @@
 query (a selective filter reads one row group in ~5 ms) made the wrapper a visible share of the time.
 On a local store the answer of :func:`~.reading.resolve` + :func:`~.reading.verified_object` depends
 only on files whose identity a ``stat`` gives: the metadata mirror files the resolution read (the
-table's ``metadata.json``, or its ``version_history.json`` and, for a tag, the tag record) and the
+table's ``metadata.json``, or its ``version_history.json`` and, for a tag, the tag record, for
+``as_of`` the commit log head, whose absence is an identity too) and the
 parquet object itself. So a warm call is three ``stat`` calls and a dictionary lookup:
 
 * the metadata files' identities (device, inode, size, mtime, ctime) must equal those taken *before*
@@ -73,8 +74,15 @@ _entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
 _lock = threading.Lock()
 
 
+#: the identity of a file that does not exist (a project without a commit log); creating it changes it
+ABSENT: Identity = (0, 0, -1, 0, 0)
+
+
 def _identity(path: str) -> Identity:
-    st = os.stat(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return ABSENT
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
@@ -91,6 +99,8 @@ def _sources(table: str, version: str | None, as_of: datetime | str | None, tag:
         return (keys.tag_key(tag), keys.history_key(table))
     if version is None and as_of is None:
         return (keys.metadata_key(table),)
+    if as_of is not None:  # the commit log shows reverts the history does not (reading.resolve)
+        return (keys.history_key(table), keys.COMMIT_LOG_KEY)
     return (keys.history_key(table),)
 
 
