@@ -4,6 +4,7 @@ real S3 endpoint (moto's ThreadedMotoServer on 127.0.0.1, started once per test 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -288,3 +289,8 @@ def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(verify, "sha256_object", counting)
     return calls
+
+
+def next_second() -> None:
+    """Sleep into the next wall-clock second (version timestamps have one-second resolution)."""
+    time.sleep(1.05 - time.time() % 1)

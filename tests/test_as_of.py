@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from conftest import StoreSpec
+from conftest import StoreSpec, next_second
 
 import datom_engines as dt
 from datom_engines import duckdb as ddb
@@ -25,10 +25,6 @@ from datom_engines.core.versions import logged_change
 A = pl.DataFrame({"x": [1, 2, 3]})
 B = pl.DataFrame({"x": [4, 5]})
 C = pl.DataFrame({"x": [6]})
-
-
-def _next_second() -> None:
-    time.sleep(1.02 - time.time() % 1)
 
 
 def _entry(second: int, **tables: str) -> LogEntry:
@@ -57,16 +53,16 @@ def test_logged_change_finds_the_newest_change_in_range() -> None:
 def _versions(proj: dt.Project) -> tuple[str, str, str, str, str]:
     """Write A, B, A (a revert), C a second apart; return (a, b, c, while B, after the revert)."""
     a = proj.write(A, "t").version
-    _next_second()
+    next_second()
     b = proj.write(B, "t").version
-    _next_second()
+    next_second()
     while_b = utc_timestamp()
-    _next_second()
+    next_second()
     revert = proj.write(A, "t")
     assert revert.version == a and len(proj.history("t")) == 2  # no history entry for the revert
-    _next_second()
+    next_second()
     after_revert = utc_timestamp()
-    _next_second()
+    next_second()
     c = proj.write(C, "t").version
     return a, b, c, while_b, after_revert
 
@@ -90,7 +86,7 @@ def test_as_of_after_a_revert_reads_the_reverted_version(tmp_path: Path, store: 
 def test_warm_as_of_scans_see_a_later_revert(tmp_path: Path, local_store: StoreSpec, bare_remote: str) -> None:
     proj = dt.init(tmp_path / "clone", "P", store=local_store.url, remote=bare_remote)
     a = proj.write(A, "t").version
-    _next_second()
+    next_second()
     proj.write(B, "t")
     root = Path(local_store.url) / "datom"
     then = time.time() - 30
@@ -99,7 +95,7 @@ def test_warm_as_of_scans_see_a_later_revert(tmp_path: Path, local_store: StoreS
             os.utime(path, (then, then))  # settled identities: the warm path may remember the resolution
     for _ in range(2):
         assert pl.scan_datom("P.t", as_of="2099-01-01").collect().equals(B)  # type: ignore[attr-defined]
-    _next_second()
+    next_second()
     proj.write(A, "t")  # the revert
     assert pl.scan_datom("P.t", as_of="2099-01-01").collect().equals(A)  # type: ignore[attr-defined]
     assert proj.resolve("t", as_of="2099-01-01").version == a

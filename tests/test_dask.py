@@ -4,7 +4,6 @@ of two worker processes for the whole test session and real stores (local, fsspe
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 from arrow_equal import assert_same_values
-from conftest import StoreSpec
+from conftest import StoreSpec, next_second
 from test_cv1 import FIXTURE_LIST, build_polars
 from test_polars import every_dtype
 from test_project import lb_frame, new_project
@@ -38,10 +37,6 @@ def dask_type_of(stored: pa.DataType) -> pa.DataType | None:
     return None
 
 
-def _next_second() -> None:
-    time.sleep(1.05 - (time.time() % 1.0))
-
-
 def test_every_cv1_dtype_equals_read_datom(
     tmp_path: Path, local_store: StoreSpec, bare_remote: str, dask_client: Any
 ) -> None:
@@ -62,7 +57,7 @@ def test_versions_by_id_prefix_and_as_of(
     proj = new_project(tmp_path, local_store, bare_remote)
     v1 = proj.write(lb_frame(10), "lb")
     proj.tag("cut-1")
-    _next_second()
+    next_second()
     proj.write(lb_frame(20, shift=0.5), "lb")
     created = proj.history("lb")[1].created_at
     assert created is not None

@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from arrow_equal import assert_same_values
-from conftest import StoreSpec
+from conftest import StoreSpec, next_second
 from test_cv1 import FIXTURE_LIST, build_polars
 from test_project import lb_frame, new_project
 
@@ -237,14 +236,12 @@ def test_explain_analyze_skips_row_groups(tmp_path: Path, local_store: StoreSpec
 
 
 # ----- acceptance 3: version selection ---------------------------------------------------------------------
-def _next_second() -> None:
-    time.sleep(1.05 - (time.time() % 1.0))
 
 
 def test_versions_by_id_prefix_and_as_of(tmp_path: Path, local_store: StoreSpec, bare_remote: str, con: Any) -> None:
     proj = new_project(tmp_path, local_store, bare_remote)
     v1 = proj.write(lb_frame(10), "lb")
-    _next_second()
+    next_second()
     v2 = proj.write(lb_frame(20, shift=0.5), "lb")
     count = "SELECT count(*) FROM datom('STUDY1.lb'{})"
     assert rows(con, count.format("")) == [(20,)]

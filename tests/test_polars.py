@@ -7,14 +7,13 @@ import datetime as dtm
 import inspect
 import json
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
-from conftest import StoreSpec, load_json
+from conftest import StoreSpec, load_json, next_second
 from polars.testing import assert_frame_equal
 from test_cv1 import build_polars
 
@@ -79,11 +78,6 @@ def git_metadata(proj: dt.Project, table: str) -> tuple[str, dict[str, Any]]:
     assert proj.path is not None
     text = (proj.path / table / "metadata.json").read_text(encoding="utf-8")
     return text, json.loads(text)
-
-
-def next_second() -> None:
-    """Sleep into the next wall-clock second (version timestamps have one-second resolution)."""
-    time.sleep(1.02 - time.time() % 1)
 
 
 @pytest.fixture

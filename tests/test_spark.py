@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from arrow_equal import assert_same_values
-from conftest import StoreSpec
+from conftest import StoreSpec, next_second
 from test_cv1 import FIXTURE_LIST, build_polars
 from test_polars import every_dtype
 from test_project import lb_frame, new_project
@@ -54,10 +53,6 @@ def spark_type_of(stored: pa.DataType) -> pa.DataType | None:
 
 def assert_spark_equal(df: Any, expected: pa.Table) -> None:
     assert_same_values(df.toArrow(), expected, spark_type_of)
-
-
-def _next_second() -> None:
-    time.sleep(1.05 - (time.time() % 1.0))
 
 
 # ----- reading: every dtype, both paths -----------------------------------------------------------------
@@ -132,7 +127,7 @@ def test_versions_by_id_prefix_and_as_of(tmp_path: Path, local_store: StoreSpec,
     proj = new_project(tmp_path, local_store, bare_remote)
     v1 = proj.write(lb_frame(10), "lb")
     proj.tag("cut-1")
-    _next_second()
+    next_second()
     v2 = proj.write(lb_frame(20, shift=0.5), "lb")
     created = proj.history("lb")[1].created_at
     assert created is not None

@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
-from conftest import StoreSpec
+from conftest import StoreSpec, next_second
 from gitserver import GitHTTPServer, make_bare_repo
 from workers import TX_TABLES, crash_before_tag_record, tag_at_barrier, tx_frame
 
@@ -102,7 +101,7 @@ def test_tagged_versions_are_read_by_every_engine_after_later_writes(
     write_round(proj, 1)
     proj.tag("interim-1")
     write_round(proj, 2, ("lb", "dm"))
-    time.sleep(1.02 - time.time() % 1)  # timestamps have one-second resolution: round 3 comes a second later
+    next_second()  # timestamps have one-second resolution: round 3 comes a second later
     write_round(proj, 3, ("lb",))
     proj.write(pl.DataFrame({"z": [1]}), "late")  # a table the tag does not know
     # dt.read / read_datom / scan_datom

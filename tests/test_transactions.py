@@ -5,14 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
-from conftest import StoreSpec, git_env, race_writers
+from conftest import StoreSpec, git_env, next_second, race_writers
 from gitserver import GitHTTPServer, make_bare_repo
 from test_importers import CLINICAL, FREAD_VECTORS
 from workers import TX_TABLES, crash_tx_before_push, crash_tx_during_publish, tx_frame, tx_rounds, tx_stream
@@ -275,18 +274,14 @@ def test_project_readers_never_see_half_a_transaction(tmp_path: Path, local_stor
     assert rounds_seen(reader, reader.snapshot()) == dict.fromkeys(TX_TABLES, 8)
 
 
-def _next_second() -> None:
-    time.sleep(1.02 - time.time() % 1)
-
-
 def test_project_as_of_follows_transactions(tmp_path: Path, local_store: StoreSpec, bare_remote: str) -> None:
     proj = new_project(tmp_path, local_store, bare_remote)
     with proj.transaction() as first:
         for table in ("ae", "dm"):
             first.write(tx_frame(table, 1), table)
-    _next_second()
+    next_second()
     between = dt.core.metadata.utc_timestamp()
-    _next_second()
+    next_second()
     with proj.transaction() as second:
         second.write(tx_frame("ae", 2), "ae")
         second.write(tx_frame("dm", 2), "dm")
@@ -345,9 +340,9 @@ def test_commits_the_log_does_not_know_yet_reach_project_reads(
     with proj.transaction() as tx:
         for table in ("ae", "dm"):
             tx.write(tx_frame(table, 1), table)
-    _next_second()
+    next_second()
     before_r = dt.core.metadata.utc_timestamp()
-    _next_second()
+    next_second()
     logged = proj.store.get_bytes(LOG_KEY)
     by_r = proj.write(tx_frame("dm", 2), "dm")  # then made to look like R's: the log does not know it
     new_table = proj.write(tx_frame("lb", 2), "lb")
@@ -378,7 +373,7 @@ def test_a_long_commit_log_is_split_into_immutable_parts(
         res = proj.write(tx_frame("a", round_), "a") if round_ % 3 else write_pair(proj, round_)
         done.append((res.commit or "", dt.core.metadata.utc_timestamp(), res.version))
         if round_ == 1:
-            _next_second()  # the later commits are made in later seconds
+            next_second()  # the later commits are made in later seconds
     head = proj.store.read_json(LOG_KEY)
     assert len(head["entries"]) <= 4 and "older" in head
     parts = proj.store.list_keys(keys.COMMIT_LOG_SEGMENTS)
