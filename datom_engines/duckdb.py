@@ -25,6 +25,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from typing import Any, TypeVar
@@ -39,7 +40,8 @@ from .core.metadata import utc_timestamp
 from .core.names import TableRef, validate_name
 from .errors import InvalidArgumentError, NotFoundError, StoreError, UnsupportedDataError
 from .progress import Progress
-from .project import reading, registry
+from .project import reading, registry, warm_reads
+from .project.handle import ProjectHandle
 from .project.prepare import ROW_GROUP_SIZE
 from .project.results import ResolvedVersion, VerifiedObject, WriteResult
 from .storage.location import StoreLocation
@@ -70,6 +72,7 @@ _lock = threading.RLock()
 _aliases: dict[tuple[str, str], str] = {}
 
 _recorder = threading.local()
+_recordings: list[None] = []  # one item per _recording() in progress, in any thread
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -121,7 +124,7 @@ class _Owner:
 
 def _has_functions(cur: Connection) -> bool:
     row = cur.execute(
-        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'datom_files' AND database_name = 'system'"
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'datom_file' AND database_name = 'system'"
     ).fetchone()
     return bool(row and row[0])
 
@@ -172,15 +175,10 @@ def _macros_version(cur: Connection) -> str | None:
 
 
 def _create_functions(con: Connection) -> None:
-    owner = _Owner(con)
-
-    def files(
-        ref: str | None, version: str | None, as_of: str | None, tag: str | None, verify: str | None
-    ) -> list[str]:
-        return resolve_files(owner, ref, version, as_of, tag, verify)
-
     special = {"null_handling": "special"}
-    con.create_function("datom_files", files, ["VARCHAR"] * 5, "VARCHAR[]", **special)
+    resolver = _FileResolver(_Owner(con))
+    con.create_function("datom_file", resolver, ["VARCHAR"] * 5, "VARCHAR", **special)
+    con.create_function("datom_latest_file", resolver.latest, ["VARCHAR"], "VARCHAR", **special)
     con.create_function("datom_table_list", table_rows, ["VARCHAR"], f"{_TABLE_ROW_TYPE}[]", **special)
     con.create_function("datom_version_list", version_rows, ["VARCHAR"], f"{_VERSION_ROW_TYPE}[]", **special)
 
@@ -200,8 +198,8 @@ def resolve_files(
     tag: str | None = None,
     verify: str | None = None,
 ) -> list[str]:
-    """The parquet URLs DuckDB should read for ``datom(ref, version, as_of, tag, verify)`` (the ``datom_files``
-    UDF).
+    """The parquet URLs DuckDB should read for ``datom(ref, version, as_of, tag, verify)`` (what the
+    ``datom_file`` UDF returns, as a list).
 
     Resolves through the project (metadata only), checks the stored bytes against ``parquet_sha``
     (:func:`~datom_engines.project.reading.verified_object`: a corrupted object raises the datom
@@ -209,14 +207,91 @@ def resolve_files(
     no rows), and registers the store's filesystem on the database when the object is read in place
     from an object store.
     """
+    return [_resolve(owner, ref, version, as_of, tag, verify)[0]]
+
+
+def _resolve(
+    owner: _Owner, ref: str | None, version: str | None, as_of: str | None, tag: str | None, verify: str | None
+) -> tuple[str, ProjectHandle, VerifiedObject]:
     parsed = _parse_ref(_require(ref, "the table reference of datom()", "datom('STUDY1.lb')"))
     proj = registry.lookup(parsed.project) or api.project(parsed.project)
     mode = "once" if verify is None else check_mode(verify)
     source = proj.verified_object(parsed.table, version=version, as_of=as_of, tag=tag, verify=mode)
+    _record(source.resolved)
+    return _engine_url(owner, source), proj, source
+
+
+@dataclass(frozen=True, slots=True)
+class _Warm:
+    """A ``datom_file`` answer kept by :class:`_FileResolver`, and what it holds for."""
+
+    name: str
+    project: ProjectHandle
+    entry: warm_reads.WarmEntry
+    url: str
+
+
+class _FileResolver:
+    """The ``datom_file(ref, version, as_of, tag, verify)`` and ``datom_latest_file(ref)`` UDFs of one
+    connection: :func:`resolve_files`, with the warm answers of local stores (see
+    :mod:`datom_engines.project.warm_reads`) kept here too.
+
+    DuckDB calls it once per ``datom()`` in a query, while binding; a short query (a selective filter
+    takes about 2.5 ms) showed the Python it ran, so a repeated call with the same arguments is a dict
+    lookup, the project registry lookup and the ``stat`` calls of the warm entry, nothing else. (Each
+    argument of a Python UDF costs DuckDB time too, hence the one-argument function for the latest
+    version, which ``datom(ref)`` calls.)
+    """
+
+    def __init__(self, owner: _Owner) -> None:
+        self._owner = owner
+        self._warm: dict[str | tuple[str | None, ...] | None, _Warm] = {}  # the latest version: by ref alone
+        self._projects = registry.live_view()
+
+    def _current(self, warm: _Warm | None) -> bool:
+        return warm is not None and self._projects.get(warm.name) is warm.project and warm.entry.current()
+
+    def __call__(
+        self,
+        ref: str | None,
+        version: str | None = None,
+        as_of: str | None = None,
+        tag: str | None = None,
+        verify: str | None = None,
+    ) -> str:
+        plain = version is None and as_of is None and tag is None and verify is None
+        key: str | tuple[str | None, ...] | None = ref if plain else (ref, version, as_of, tag, verify)
+        warm = self._warm.get(key)
+        if self._current(warm):
+            _record(warm.entry.found.resolved)  # type: ignore[union-attr]
+            return warm.url  # type: ignore[union-attr]
+        url, proj, source = _resolve(self._owner, ref, version, as_of, tag, verify)
+        if verify is None or verify == "once":
+            found = warm_reads.entry(
+                proj.store, proj.name, source.resolved.ref.table, version=version, as_of=as_of, tag=tag
+            )
+            if found is not None and found.found is source and registry.lookup(proj.name) is proj:
+                if len(self._warm) >= warm_reads.MEMO_SIZE:
+                    self._warm.clear()
+                self._warm[key] = _Warm(proj.name, proj, found, url)
+        return url
+
+    def latest(self, ref: str | None) -> str:
+        """``datom_latest_file(ref)``: the latest version's URL (``datom(ref)`` with no other argument)."""
+        warm = self._warm.get(ref)
+        if warm is not None and self._projects.get(warm.name) is warm.project and warm.entry.current():
+            if _recordings:
+                _record(warm.entry.found.resolved)
+            return warm.url
+        return self(ref)
+
+
+def _record(resolved: ResolvedVersion) -> None:
+    if not _recordings:  # nobody records (the usual case): skip the thread-local lookup
+        return
     seen: list[ResolvedVersion] | None = getattr(_recorder, "seen", None)
     if seen is not None:
-        seen.append(source.resolved)
-    return [_engine_url(owner, source)]
+        seen.append(resolved)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -260,9 +335,11 @@ def _recording() -> Iterator[list[ResolvedVersion]]:
     previous = getattr(_recorder, "seen", None)
     seen: list[ResolvedVersion] = []
     _recorder.seen = seen
+    _recordings.append(None)
     try:
         yield seen
     finally:
+        _recordings.pop()
         _recorder.seen = previous
 
 

@@ -99,7 +99,7 @@ def test_register_is_idempotent_and_defaults_to_the_default_connection(
     cur = con.cursor()
     assert rows(cur, "SELECT count(*) FROM datom('STUDY1.lb') WHERE LBTESTCD = 'ALT'") == [(25,)]
     names = {r[0] for r in rows(con, "SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'datom%'")}
-    assert {"datom", "datom_tables", "datom_history", "datom_files"} <= names
+    assert {"datom", "datom_tables", "datom_history", "datom_file"} <= names
     with pytest.raises(dt.InvalidArgumentError, match="duckdb connection"):
         ddb.register("not a connection")  # type: ignore[arg-type]
     con.close()
@@ -116,7 +116,7 @@ def test_persistent_and_read_only_databases(tmp_path: Path, local_store: StoreSp
     assert rows(con, "SELECT count(*) FROM datom('STUDY1.lb')") == [(50,)]
     con.close()
     con = duckdb.connect(path)  # macros and views are stored in the file, the Python functions are not
-    with pytest.raises(duckdb.CatalogException, match="datom_files"):
+    with pytest.raises(duckdb.CatalogException, match="datom_(latest_)?file"):
         rows(con, "FROM STUDY1.lb")
     ddb.register(con)
     assert rows(con, "SELECT count(*) FROM STUDY1.lb") == [(50,)]
@@ -124,7 +124,9 @@ def test_persistent_and_read_only_databases(tmp_path: Path, local_store: StoreSp
     plain = str(tmp_path / "plain.duckdb")  # read-only and without stored macros: TEMP macros are made
     duckdb.connect(plain).close()
     con = ddb.register(duckdb.connect(plain, read_only=True))
-    assert rows(con, "SELECT database_name FROM duckdb_functions() WHERE function_name = 'datom'") == [("temp",)]
+    assert rows(con, "SELECT DISTINCT database_name FROM duckdb_functions() WHERE function_name = 'datom'") == [
+        ("temp",)
+    ]
     assert rows(con, "SELECT count(*) FROM datom('STUDY1.lb', version := NULL)") == [(50,)]
     assert rows(con, "SELECT count(*) FROM datom_tables('STUDY1')") == [(1,)]
     con.close()
@@ -133,13 +135,15 @@ def test_persistent_and_read_only_databases(tmp_path: Path, local_store: StoreSp
 def test_sql_file_is_the_macro_source() -> None:
     text = (REPO / "sql" / "datom.sql").read_text(encoding="utf-8")
     assert ddb.sql_text() == text
-    macros = (
-        "datom(ref, version := NULL, as_of := NULL, tag := NULL, verify := NULL)",
-        "datom_tables(project)",
-        "datom_history(ref)",
-    )
-    for macro in macros:
+    for macro in ("datom(ref VARCHAR)", "datom_tables(project)", "datom_history(ref)"):
         assert f"CREATE OR REPLACE MACRO {macro} AS TABLE" in text
+    # datom() has two overloads: the reference alone (latest version), and every selection by name
+    con = ddb.register(duckdb.connect())
+    signatures = con.execute(
+        "SELECT parameters FROM duckdb_functions() WHERE function_name = 'datom' ORDER BY len(parameters)"
+    ).fetchall()
+    assert signatures == [(["ref"],), (["ref", "version", "as_of", "tag", "verify"],)]
+    con.close()
 
 
 def test_pyproject_lists_every_package() -> None:
@@ -182,7 +186,7 @@ def test_installed_wheel_finds_the_sql(tmp_path: Path) -> None:
         cwd=tmp_path,
         env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
     )
-    assert out.stdout.split() == ["1", "True"]
+    assert out.stdout.split() == ["2", "True"]  # the two overloads of datom()
 
 
 # ----- acceptance 1: every dtype equals datom_engines.read, through datom() and through a view ---------------

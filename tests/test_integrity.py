@@ -299,8 +299,10 @@ def test_warm_local_scans_still_check_the_object_every_time(
     key = f"lb/{result.data_sha}.parquet"
     path = proj.location.fs_path(key)
     age_mirror(proj, "lb")
-    for _ in range(2):
+    for _ in range(2):  # both warm: Polars' cached answer, and the one DuckDB's datom() keeps
         assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+        assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (400,)
+        assert con.execute("SELECT count(*) FROM datom('P.lb', verify := 'once')").fetchone() == (400,)
     resolutions.clear()
 
     # corrupted in place (same size, the mtime put back; the ctime changes): verified again and refused
@@ -312,8 +314,10 @@ def test_warm_local_scans_still_check_the_object_every_time(
         pl.scan_datom("P.lb")  # type: ignore[attr-defined]
     with pytest.raises(duckdb.InvalidInputException, match="integrity"):
         con.execute("FROM datom('P.lb')").fetchall()
+    with pytest.raises(duckdb.InvalidInputException, match="integrity"):
+        con.execute("FROM datom('P.lb', verify := 'once')").fetchall()
     assert hashes == [key]
-    assert resolutions == ["lb", "lb"]  # nothing cached for a refused object
+    assert resolutions == ["lb", "lb", "lb"]  # nothing cached for a refused object
 
     # restored: hashed again, then warm again
     overwrite(proj, key, good)
@@ -336,6 +340,28 @@ def test_warm_local_scans_still_check_the_object_every_time(
     # verify="always" hashes on every call, warm or not
     pl.scan_datom("P.lb", verify="always")  # type: ignore[attr-defined]
     assert hashes == [key, key]
+
+
+def test_warm_datom_follows_the_project_a_name_means(tmp_path: Path, local_store: StoreSpec, con: Any) -> None:
+    """DuckDB's datom() keeps warm answers per reference; opening another project of that name (another
+    store) must not leave the first one's answer in place."""
+    from datom_engines.project import registry
+
+    first = new_project(tmp_path / "a", local_store)
+    first.write(lb(), "lb")
+    age_mirror(first, "lb")
+    for _ in range(2):
+        assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (400,)
+    other_store = tmp_path / "other-store"
+    other_store.mkdir()
+    second = new_project(tmp_path / "b", StoreSpec("local", str(other_store), {}))
+    second.write(lb(1000), "lb")
+    age_mirror(second, "lb")
+    assert registry.lookup("P") is second
+    for _ in range(2):
+        assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (1000,)
+    dt.register(first)
+    assert con.execute("SELECT count(*) FROM datom('P.lb')").fetchone() == (400,)
 
 
 def test_memory_store_verdict_through_duckdb(
