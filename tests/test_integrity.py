@@ -10,6 +10,7 @@ scan hashes nothing, a changed object is hashed again.
 from __future__ import annotations
 
 import io
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -476,3 +477,94 @@ def test_dt_verify_records_ahead_of_time_and_reports_corruption(
     with pytest.raises(dt.IntegrityError):
         pl.scan_datom("P.lb", version=v1.version)  # type: ignore[attr-defined]
     assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
+
+
+# ----- the second hash of large objects (storage/fastcheck.py) ---------------------------------------------
+def big(seed: int = 0) -> pl.DataFrame:
+    """A table whose parquet object is over fastcheck.MIN_SIZE (random floats do not compress)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame({"i": np.arange(1_300_000), "x": rng.random(1_300_000)})
+
+
+def test_large_objects_are_first_checked_with_the_recorded_blake3(
+    tmp_path: Path, local_store: StoreSpec, con: Any, hashes: list[str]
+) -> None:
+    import blake3
+
+    from datom_engines.core import keys
+    from datom_engines.storage import fastcheck
+
+    proj = new_project(tmp_path, local_store)
+    result = proj.write(big(), "t")
+    key = keys.parquet_key("t", result.data_sha)
+    path = proj.location.fs_path(key)
+    size = os.path.getsize(path)
+    assert size >= fastcheck.MIN_SIZE
+    record_path = proj.location.fs_path(keys.object_record_key("t", result.parquet_sha))
+    record = json.loads(Path(record_path).read_text())
+    assert record == {
+        "parquet_sha": result.parquet_sha,
+        "size_bytes": size,
+        "blake3": blake3.blake3(Path(path).read_bytes()).hexdigest(),
+    }
+    expected = pl.read_datom("P.t")  # type: ignore[attr-defined]
+    assert expected.height == 1_300_000
+
+    # a machine with no verdict: the first check uses the record (no SHA-256), and records the verdict
+    age(path)
+    dt.clear_cache()
+    hashes.clear()
+    found = proj.verified_object("t")
+    assert (found.how, found.sha256) == ("hashed", result.parquet_sha)
+    assert hashes == []
+    assert proj.verified_object("t").how == "recorded"
+    dt.clear_cache()
+    assert_frame_equal(pl.scan_datom("P.t").collect(), expected)  # type: ignore[attr-defined]
+    dt.clear_cache()
+    got = con.execute("SELECT count(*), max(i), min(x) FROM datom('P.t')").fetchone()
+    assert got == (1_300_000, 1_299_999, expected["x"].min())
+    assert hashes == []
+
+    # verify="always" trusts nothing recorded: SHA-256
+    proj.verified_object("t", verify="always")
+    assert hashes == [key]
+
+    # a corrupted object fails the BLAKE3 check, then SHA-256 decides: refused everywhere
+    good = Path(path).read_bytes()
+    overwrite(proj, key, corrupted(good, "flipped"))
+    age(path)
+    hashes.clear()
+    with pytest.raises(dt.IntegrityError):
+        pl.scan_datom("P.t")  # type: ignore[attr-defined]
+    with pytest.raises(duckdb.InvalidInputException, match="integrity"):
+        con.execute("FROM datom('P.t')").fetchall()
+    assert hashes == [key]
+
+    # a wrong or unreadable record never refuses a good object: SHA-256 decides
+    overwrite(proj, key, good)
+    for bad_record in (
+        json.dumps({**record, "blake3": "0" * 64}),
+        "{not json",
+        json.dumps({**record, "size_bytes": 1}),
+    ):
+        Path(record_path).write_text(bad_record)
+        age(path)
+        dt.clear_cache()
+        hashes.clear()
+        assert_frame_equal(pl.scan_datom("P.t").collect(), expected)  # type: ignore[attr-defined]
+        assert hashes == [key]
+    os.remove(record_path)  # no record (an R-written object): SHA-256, as before
+    dt.clear_cache()
+    hashes.clear()
+    assert proj.verified_object("t").how == "hashed"
+    assert hashes == [key]
+
+
+def test_small_objects_get_no_record(tmp_path: Path, local_store: StoreSpec) -> None:
+    from datom_engines.core import keys
+
+    proj = new_project(tmp_path, local_store)
+    result = proj.write(lb(), "lb")
+    assert not proj.store.exists(keys.object_record_key("lb", result.parquet_sha))

@@ -84,6 +84,12 @@ def log_segment_key(commit: str) -> str:
     return f"{COMMIT_LOG_SEGMENTS}{commit}.json"
 
 
+def object_record_key(table: str, parquet_sha: str) -> str:
+    """Key of the record of a stored object's second hash (a datom_engines file; see storage/fastcheck.py)."""
+    check_hex_sha(parquet_sha, "parquet_sha")
+    return f"{table}/.metadata/objects/{parquet_sha}.json"
+
+
 def tag_key(name: str) -> str:
     """Key of the store record of a tag (``name`` must already be a valid tag name)."""
     return f"{TAGS_PREFIX}{name}.json"

@@ -33,6 +33,7 @@ from ..core.codecs import AUTO, Compression, normalize_compression
 from ..core.frames import check_column_names, is_lazy, to_arrow
 from ..errors import InvalidArgumentError
 from ..progress import Progress, stage
+from ..storage import fastcheck
 from ..storage.integrity import sha256_file
 from .layout import ROW_GROUP_SIZE, ParquetLayout, choose_layout
 
@@ -51,6 +52,7 @@ class PreparedData:
     parquet_sha: str
     size: int
     colnames: tuple[str, ...]
+    blake3: str | None = None  # the second hash of the file (storage/fastcheck.py), for large files
 
 
 class _HashingWriter(io.RawIOBase):
@@ -64,6 +66,7 @@ class _HashingWriter(io.RawIOBase):
         super().__init__()
         self._fh = fh
         self._sha = hashlib.sha256()
+        self._fast = fastcheck.new_hasher()  # a second hash of the same bytes, checkable on every core
         self.size = 0
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
         self._thread = threading.Thread(target=self._hash_loop, name="datom-parquet-sha", daemon=True)
@@ -72,6 +75,7 @@ class _HashingWriter(io.RawIOBase):
     def _hash_loop(self) -> None:
         while (chunk := self._queue.get()) is not None:
             self._sha.update(chunk)
+            self._fast.update(chunk)
 
     def writable(self) -> bool:
         return True
@@ -89,10 +93,16 @@ class _HashingWriter(io.RawIOBase):
         self._thread.join()
         return self._sha.hexdigest()
 
+    def fast_digest(self) -> str | None:
+        """The BLAKE3 of everything written (after :meth:`hexdigest`), None for a small file."""
+        return str(self._fast.hexdigest()) if self.size >= fastcheck.MIN_SIZE else None
 
-def write_parquet(data: pa.Table | pa.RecordBatchReader, path: str, compression: Compression = None) -> tuple[str, int]:
+
+def write_parquet(
+    data: pa.Table | pa.RecordBatchReader, path: str, compression: Compression = None
+) -> tuple[str, int, str | None]:
     """Write a table or a stream of batches as parquet (a layout per column, ~1M-row groups); return
-    ``(sha256, size)``.
+    ``(sha256, size, blake3)`` (BLAKE3 only for a file of at least ``fastcheck.MIN_SIZE`` bytes).
 
     A stream is buffered up to one row group at a time, so memory stays bounded by the row-group size
     whatever batch sizes the source yields; its layout is chosen from its first row group.
@@ -103,7 +113,7 @@ def write_parquet(data: pa.Table | pa.RecordBatchReader, path: str, compression:
         body = buf.getvalue()
         with open(path, "wb") as fh:
             fh.write(body)
-        return hashlib.sha256(body).hexdigest(), body.size
+        return hashlib.sha256(body).hexdigest(), body.size, None
     with open(path, "wb") as raw:
         sink = _HashingWriter(raw)
         try:
@@ -114,7 +124,7 @@ def write_parquet(data: pa.Table | pa.RecordBatchReader, path: str, compression:
                 _write_stream(data, sink, compression)
         finally:
             digest = sink.hexdigest()
-    return digest, sink.size
+    return digest, sink.size, sink.fast_digest()
 
 
 def _write_stream(reader: pa.RecordBatchReader, sink: _HashingWriter, compression: Compression) -> None:
@@ -174,15 +184,15 @@ def prepare(
     if table.nbytes <= IN_MEMORY_BYTES:  # threads cost more than they save on a small table
         with stage(progress, "hash", table.nbytes):
             digest = cv1.hash_table(table, threads=1)
-            parquet_sha, size = write_parquet(table, path, setting)
-        return PreparedData(digest, path, parquet_sha, size, tuple(table.column_names))
+            parquet_sha, size, fast = write_parquet(table, path, setting)
+        return PreparedData(digest, path, parquet_sha, size, tuple(table.column_names), fast)
     with stage(progress, "hash", table.nbytes), ThreadPoolExecutor(2, thread_name_prefix="datom-prepare") as pool:
         # the parquet writer is single-threaded: leave it a core of its own
         hashing = pool.submit(cv1.hash_table, table, threads=max(1, (os.cpu_count() or 2) - 1))
         writing = pool.submit(write_parquet, table, path, setting)
         digest = hashing.result()
-        parquet_sha, size = writing.result()
-    return PreparedData(digest, path, parquet_sha, size, tuple(table.column_names))
+        parquet_sha, size, fast = writing.result()
+    return PreparedData(digest, path, parquet_sha, size, tuple(table.column_names), fast)
 
 
 def _prepare_lazy(lf: Any, path: str, progress: Progress | None, setting: str | dict[str, str]) -> PreparedData:
@@ -203,7 +213,9 @@ def _prepare_lazy(lf: Any, path: str, progress: Progress | None, setting: str | 
         lf.sink_parquet(path, compression=codec, row_group_size=ROW_GROUP_SIZE)
     with stage(progress, "hash", os.path.getsize(path)):
         digest = cv1.hash_parquet(path)
-    return PreparedData(digest, path, sha256_file(path), os.path.getsize(path), tuple(schema.names()))
+    size = os.path.getsize(path)
+    fast = fastcheck.file_digest(path) if size >= fastcheck.MIN_SIZE else None
+    return PreparedData(digest, path, sha256_file(path), size, tuple(schema.names()), fast)
 
 
 def _prepare_stream(
@@ -228,10 +240,10 @@ def _prepare_stream(
                     yield batch
 
         with stage(progress, "write", None):
-            parquet_sha, size = write_parquet(pa.RecordBatchReader.from_batches(schema, hashed()), path, setting)
+            parquet_sha, size, fast = write_parquet(pa.RecordBatchReader.from_batches(schema, hashed()), path, setting)
         with stage(progress, "hash", size):
             digest = hasher.finish(lambda columns: _reread(path, columns))
-    return PreparedData(digest, path, parquet_sha, size, tuple(schema.names))
+    return PreparedData(digest, path, parquet_sha, size, tuple(schema.names), fast)
 
 
 def _reread(path: str, columns: list[str]) -> Iterator[pa.RecordBatch]:

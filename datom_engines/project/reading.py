@@ -35,6 +35,7 @@ from ..storage.stat import ObjectStat
 from ..storage.verify import (
     VerdictStore,
     VerifyMode,
+    attest_local,
     check_mode,
     download_checked,
     hash_stored,
@@ -437,6 +438,15 @@ def verified_object(
         found = _download(store, resolved, stat, None, what, note, verdicts, progress, anywhere=False)
         if found is not None:
             return found
+    sha = resolved.parquet_sha
+    if (
+        not remote
+        and mode != "always"
+        and sha
+        and attest_local(store, resolved.ref.table, resolved.key, sha, stat, verdicts)
+    ):
+        _check(sha, resolved, what, note)
+        return VerifiedObject(resolved, resolved.url, True, "hashed", sha)
     with stage(progress, "verify", stat.size) as on_bytes:
         actual = hash_stored(store, resolved.key, stat, verdicts, on_bytes)
     _check(actual, resolved, what, note)

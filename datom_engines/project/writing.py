@@ -42,6 +42,7 @@ from ..core.values import ChangeKind
 from ..errors import ConflictError, InvalidArgumentError, ReadOnlyError, StoreAccessDeniedError
 from ..gitrepo import GitRepo
 from ..progress import Progress, stage
+from ..storage import fastcheck
 from ..storage.cache import active_verdicts, verified_copy
 from ..storage.integrity import download_verified, sha256_object
 from ..storage.location import StoreLocation
@@ -158,6 +159,7 @@ def ensure_parquet(
             with stage(progress, "upload", prepared.size) as on_bytes:
                 created = store.put_file_if_absent(key, prepared.path, progress=on_bytes, sha256=prepared.parquet_sha)
             if created:
+                fastcheck.store_record(store, table, prepared.parquet_sha, prepared.size, prepared.blake3)
                 return prepared.parquet_sha, prepared.size, True
             continue  # another writer won the race: check what it stored
         with stage(progress, "verify", stat.size) as on_bytes:
@@ -167,6 +169,8 @@ def ensure_parquet(
         source, sha = _replacement(recorded, prepared)
         with stage(progress, "upload", os.path.getsize(source)) as on_bytes:
             if store.replace_file(key, source, expected=stat, sha256=sha):
+                if sha == prepared.parquet_sha:
+                    fastcheck.store_record(store, table, sha, prepared.size, prepared.blake3)
                 return sha, os.path.getsize(source), True
     raise ConflictError(
         f"{store.location.url(key)} kept changing while this write tried to repair it",
