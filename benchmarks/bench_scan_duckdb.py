@@ -1,12 +1,12 @@
 """DuckDB scan benchmark: ``FROM datom(...)`` against ``read_parquet`` of the same files, in one run.
 
-    .venv/bin/python benchmarks/bench_scan_duckdb.py [rows] [repeats]   (default 20,000,000 rows, 15 repeats)
+    .venv/bin/python benchmarks/bench_scan_duckdb.py [rows] [repeats]   (default 20,000,000 rows, 25 repeats)
 
 A lab-like table (USUBJID sorted as in real lab data, LBTESTCD, LBSTRESN, VISITNUM, LBDTC) is written
 once through the core write path to a local store. Each query then runs through ``datom('BENCH.lb')``
 and through ``read_parquet(<the resolved files>, hive_partitioning := false)`` on the same
 connection. Runs interleave (and alternate which goes first) so machine noise hits both alike; a
-sample of a short query repeats it for about 0.1 s; the printed figures are medians per query and
+sample of a short query repeats it for about 0.2 s; the printed figures are medians per query and
 the ratio of the medians.
 
 * selective filter: one subject (row-group statistics skip all but one row group);
@@ -42,7 +42,7 @@ from datom_engines import duckdb as ddb
 
 TESTS = np.array(["ALT", "AST", "ALP", "BILI", "CREAT", "GLUC", "HGB", "WBC"])
 ROWS_PER_SUBJECT = 40
-SAMPLE_SECONDS = 0.1  # a timing sample repeats a short query until it lasts about this long
+SAMPLE_SECONDS = 0.2  # a timing sample repeats a short query until it lasts about this long
 
 
 def build(rows: int, seed: int = 0) -> pa.Table:
@@ -85,7 +85,7 @@ def timed(run: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    rows, repeats = counts(__doc__, ("rows", 20_000_000), ("repeats", 15))
+    rows, repeats = counts(__doc__, ("rows", 20_000_000), ("repeats", 25))
     work = Path(tempfile.mkdtemp(prefix="datom-bench-duckdb-"))
     try:
         subprocess.run(["git", "init", "-q", "--bare", str(work / "remote.git")], check=True)
