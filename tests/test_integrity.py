@@ -85,6 +85,22 @@ def overwrite(proj: dt.Project, key: str, data: bytes) -> None:
         proj.store.put_bytes(key, data)
 
 
+def corrupt_and_expect_refusal(proj: dt.Project, con: Any, key: str, ref: str, hashes: list[str]) -> bytes:
+    """Flip bytes of a local object in place (settled), check that Polars and DuckDB refuse it after one
+    hash; return the good bytes."""
+    path = proj.location.fs_path(key)
+    good = Path(path).read_bytes()
+    overwrite(proj, key, corrupted(good, "flipped"))
+    age(path)
+    hashes.clear()
+    with pytest.raises(dt.IntegrityError):
+        pl.scan_datom(ref)  # type: ignore[attr-defined]
+    with pytest.raises(duckdb.InvalidInputException, match="integrity"):
+        con.execute(f"FROM datom('{ref}')").fetchall()
+    assert hashes == [key]
+    return good
+
+
 def age(path: str, seconds: float = 30.0) -> None:
     """Make a local file look written a while ago (its identity settles; see storage/stat.py)."""
     then = time.time() - seconds
@@ -193,15 +209,7 @@ def test_local_verdict_is_reused_and_invalidated(
     assert hashes == [key] * 3
 
     # changed in place (same inode, same size): the identity changed, so it is checked again and refused
-    good = Path(path).read_bytes()
-    overwrite(proj, key, corrupted(good, "flipped"))
-    age(path)
-    hashes.clear()
-    with pytest.raises(dt.IntegrityError):
-        pl.scan_datom("P.lb")  # type: ignore[attr-defined]
-    with pytest.raises(duckdb.InvalidInputException, match="integrity"):
-        con.execute("FROM datom('P.lb')").fetchall()
-    assert hashes == [key]  # the bad verdict is remembered too
+    good = corrupt_and_expect_refusal(proj, con, key, "P.lb", hashes)  # the bad verdict is remembered too
     overwrite(proj, key, good)
     age(path)
     assert pl.scan_datom("P.lb").collect().height == 400  # type: ignore[attr-defined]
@@ -532,15 +540,7 @@ def test_large_objects_are_first_checked_with_the_recorded_blake3(
     assert hashes == [key]
 
     # a corrupted object fails the BLAKE3 check, then SHA-256 decides: refused everywhere
-    good = Path(path).read_bytes()
-    overwrite(proj, key, corrupted(good, "flipped"))
-    age(path)
-    hashes.clear()
-    with pytest.raises(dt.IntegrityError):
-        pl.scan_datom("P.t")  # type: ignore[attr-defined]
-    with pytest.raises(duckdb.InvalidInputException, match="integrity"):
-        con.execute("FROM datom('P.t')").fetchall()
-    assert hashes == [key]
+    good = corrupt_and_expect_refusal(proj, con, key, "P.t", hashes)
 
     # a wrong or unreadable record never refuses a good object: SHA-256 decides
     overwrite(proj, key, good)
