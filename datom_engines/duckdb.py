@@ -190,16 +190,11 @@ def _require(value: str | None, what: str, example: str) -> str:
     return value
 
 
-def resolve_files(
-    owner: _Owner,
-    ref: str | None,
-    version: str | None,
-    as_of: str | None,
-    tag: str | None = None,
-    verify: str | None = None,
-) -> list[str]:
-    """The parquet URLs DuckDB should read for ``datom(ref, version, as_of, tag, verify)`` (what the
-    ``datom_file`` UDF returns, as a list).
+def _resolve(
+    owner: _Owner, ref: str | None, version: str | None, as_of: str | None, tag: str | None, verify: str | None
+) -> tuple[str, ProjectHandle, VerifiedObject]:
+    """The parquet URL DuckDB should read for ``datom(ref, version, as_of, tag, verify)``, the project
+    it resolved through, and the checked object.
 
     Resolves through the project (metadata only), checks the stored bytes against ``parquet_sha``
     (:func:`~datom_engines.project.reading.verified_object`: a corrupted object raises the datom
@@ -207,12 +202,6 @@ def resolve_files(
     no rows), and registers the store's filesystem on the database when the object is read in place
     from an object store.
     """
-    return [_resolve(owner, ref, version, as_of, tag, verify)[0]]
-
-
-def _resolve(
-    owner: _Owner, ref: str | None, version: str | None, as_of: str | None, tag: str | None, verify: str | None
-) -> tuple[str, ProjectHandle, VerifiedObject]:
     parsed = _parse_ref(_require(ref, "the table reference of datom()", "datom('STUDY1.lb')"))
     proj = registry.lookup(parsed.project) or api.project(parsed.project)
     mode = "once" if verify is None else check_mode(verify)
@@ -225,15 +214,18 @@ def _resolve(
 class _Warm:
     """A ``datom_file`` answer kept by :class:`_FileResolver`, and what it holds for."""
 
-    name: str
     project: ProjectHandle
     entry: warm_reads.WarmEntry
     url: str
 
+    def current(self) -> bool:
+        """True while the name still means this project and the warm entry still holds."""
+        return registry.lookup(self.project.name) is self.project and self.entry.current()
+
 
 class _FileResolver:
     """The ``datom_file(ref, version, as_of, tag, verify)`` and ``datom_latest_file(ref)`` UDFs of one
-    connection: :func:`resolve_files`, with the warm answers of local stores (see
+    connection: :func:`_resolve`, with the warm answers of local stores (see
     :mod:`datom_engines.project.warm_reads`) kept here too.
 
     DuckDB calls it once per ``datom()`` in a query, while binding; a short query (a selective filter
@@ -246,10 +238,6 @@ class _FileResolver:
     def __init__(self, owner: _Owner) -> None:
         self._owner = owner
         self._warm: dict[str | tuple[str | None, ...] | None, _Warm] = {}  # the latest version: by ref alone
-        self._projects = registry.live_view()
-
-    def _current(self, warm: _Warm | None) -> bool:
-        return warm is not None and self._projects.get(warm.name) is warm.project and warm.entry.current()
 
     def __call__(
         self,
@@ -262,9 +250,9 @@ class _FileResolver:
         plain = version is None and as_of is None and tag is None and verify is None
         key: str | tuple[str | None, ...] | None = ref if plain else (ref, version, as_of, tag, verify)
         warm = self._warm.get(key)
-        if self._current(warm):
-            _record(warm.entry.found.resolved)  # type: ignore[union-attr]
-            return warm.url  # type: ignore[union-attr]
+        if warm is not None and warm.current():
+            _record(warm.entry.found.resolved)
+            return warm.url
         url, proj, source = _resolve(self._owner, ref, version, as_of, tag, verify)
         if verify is None or verify == "once":
             found = warm_reads.entry(
@@ -273,16 +261,11 @@ class _FileResolver:
             if found is not None and found.found is source and registry.lookup(proj.name) is proj:
                 if len(self._warm) >= warm_reads.MEMO_SIZE:
                     self._warm.clear()
-                self._warm[key] = _Warm(proj.name, proj, found, url)
+                self._warm[key] = _Warm(proj, found, url)
         return url
 
     def latest(self, ref: str | None) -> str:
         """``datom_latest_file(ref)``: the latest version's URL (``datom(ref)`` with no other argument)."""
-        warm = self._warm.get(ref)
-        if warm is not None and self._projects.get(warm.name) is warm.project and warm.entry.current():
-            if _recordings:
-                _record(warm.entry.found.resolved)
-            return warm.url
         return self(ref)
 
 

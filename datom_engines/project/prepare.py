@@ -211,9 +211,9 @@ def _prepare_lazy(lf: Any, path: str, progress: Progress | None, setting: str | 
     codec = LAZY_DEFAULT_CODEC if setting == AUTO else ("uncompressed" if setting == "none" else setting)
     with stage(progress, "write", None):
         lf.sink_parquet(path, compression=codec, row_group_size=ROW_GROUP_SIZE)
-    with stage(progress, "hash", os.path.getsize(path)):
-        digest = cv1.hash_parquet(path)
     size = os.path.getsize(path)
+    with stage(progress, "hash", size):
+        digest = cv1.hash_parquet(path)
     fast = fastcheck.file_digest(path) if size >= fastcheck.MIN_SIZE else None
     return PreparedData(digest, path, sha256_file(path), size, tuple(schema.names()), fast)
 

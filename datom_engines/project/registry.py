@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,7 +20,6 @@ Resolver = Callable[[str, Mapping[str, Any] | None], "Project | None"]
 _lock = threading.RLock()
 _projects: dict[str, Project] = {}
 _resolvers: list[tuple[str, Resolver]] = []
-_view = MappingProxyType(_projects)
 
 
 def register(project: Project) -> Project:
@@ -54,12 +52,6 @@ def unregister(name: str) -> None:
 def lookup(name: str) -> Project | None:
     """The project registered in this process under ``name``, or None."""
     return _projects.get(name)  # one dict read is atomic; writers hold the lock against each other
-
-
-def live_view() -> Mapping[str, Project]:
-    """A read-only view of the registered projects that follows later registrations (for hot paths
-    that look a name up on every call, such as DuckDB's ``datom()``)."""
-    return _view
 
 
 def registered() -> list[str]:

@@ -228,11 +228,15 @@ def hash_stored(
 ) -> str:
     """Hash a stored object (streamed, nothing kept) and record the verdict if it did not change meanwhile."""
     sha = sha256_object(store, key, progress)
-    if stat.settled and stat.identity is not None:
-        after = store.stat(key) if not store.location.is_local else _local_or_none(store.location.fs_path(key))
-        if after is not None and after.identity == stat.identity:
-            verdicts.record(object_url(store, key), stat, sha)
+    if stat.settled and stat.identity is not None and _unchanged(store, key, stat):
+        verdicts.record(object_url(store, key), stat, sha)
     return sha
+
+
+def _unchanged(store: ObjectStore, key: str, stat: ObjectStat) -> bool:
+    """True when the object still has the identity ``stat`` gave (it did not change while it was hashed)."""
+    after = store.stat(key) if not store.location.is_local else _local_or_none(store.location.fs_path(key))
+    return after is not None and after.identity == stat.identity
 
 
 def attest_local(
@@ -241,12 +245,10 @@ def attest_local(
     """True when a local store object matches the BLAKE3 its writer recorded for ``parquet_sha`` (see
     :mod:`.fastcheck`: every core instead of one SHA-256 stream); the verdict is then recorded as for a
     hash. False (the caller hashes with SHA-256) without a usable record, or when the digest differs."""
-    path = store.location.fs_path(key)
-    if not fastcheck.matches_record(store, table, parquet_sha, stat.size, path):
+    if not fastcheck.matches_record(store, table, parquet_sha, stat.size, store.location.fs_path(key)):
         return False
     if stat.settled and stat.identity is not None:
-        after = _local_or_none(path)
-        if after is None or after.identity != stat.identity:
+        if not _unchanged(store, key, stat):
             return False  # changed while it was hashed: hash again, with SHA-256
         verdicts.record(object_url(store, key), stat, parquet_sha)
     return True
